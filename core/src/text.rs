@@ -1,0 +1,240 @@
+//! Text normalisation and tokenising: the first two stages of the feature pipeline.
+//!
+//! The base data (SST-2) is already lower-cased and tokenised the Penn Treebank way
+//! (`it 's`, `does n't`, `-lrb-`). Live traffic is raw text (`I don't like it!`), so the
+//! tokeniser reproduces that convention on raw text: a model trained on SST-2 then sees
+//! the same tokens for `doesn't` and `does n't`.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Canonical form of a text: Unicode NFKC, lower-cased, typographic quotes folded to
+/// ASCII, whitespace runs collapsed to one space, trimmed. Two texts that a reader would
+/// call the same normalise to the same string, which is what de-duplication keys on.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    normalise_into(text, &mut out);
+    out
+}
+
+/// [`normalise`] into a caller's buffer (cleared first), so the predict path reuses one
+/// allocation per thread.
+pub fn normalise_into(text: &str, out: &mut String) {
+    out.clear();
+    if text.is_ascii() {
+        // Fast path for the common case: no NFKC work or multi-char lower-casing.
+        push_folded(out, text.bytes().map(|b| b.to_ascii_lowercase() as char));
+    } else {
+        push_folded(
+            out,
+            text.nfkc().flat_map(char::to_lowercase).map(fold_quote),
+        );
+    }
+}
+
+fn push_folded(out: &mut String, chars: impl Iterator<Item = char>) {
+    // A space is written only before the next visible character, so the result never
+    // starts or ends with one.
+    let mut pending_space = false;
+    for ch in chars {
+        if ch.is_whitespace() || ch.is_control() {
+            pending_space = !out.is_empty();
+        } else {
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            out.push(ch);
+        }
+    }
+}
+
+fn fold_quote(ch: char) -> char {
+    match ch {
+        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => '\'',
+        '\u{201C}' | '\u{201D}' | '\u{201F}' | '\u{2033}' => '"',
+        other => other,
+    }
+}
+
+/// Suffixes split off a word the way the Penn Treebank does (`it's` -> `it 's`).
+const CLITICS: [&str; 6] = ["'s", "'re", "'ve", "'ll", "'d", "'m"];
+
+/// The Treebank's spelling of brackets, which SST-2 uses; raw brackets map to them so
+/// that `(` in live text and `-lrb-` in the base data are one feature.
+const PTB_BRACKETS: [&str; 6] = ["-lrb-", "-rrb-", "-lsb-", "-rsb-", "-lcb-", "-rcb-"];
+
+fn ptb_bracket_for(ch: char) -> Option<&'static str> {
+    let index = match ch {
+        '(' => 0,
+        ')' => 1,
+        '[' => 2,
+        ']' => 3,
+        '{' => 4,
+        '}' => 5,
+        _ => return None,
+    };
+    Some(PTB_BRACKETS[index])
+}
+
+/// Splits an already normalised text into tokens, calling `emit` with each one as a
+/// slice of `normalised` (no allocation).
+///
+/// Words are runs of letters and digits, with inner hyphens and apostrophes kept
+/// (`well-made`, `-lrb-` stays whole when it has letters on both sides of a hyphen);
+/// `n't` and the clitics above are split off as their own tokens; every other
+/// punctuation character is a token, a run of the same one (`...`, `!!`) one token;
+/// brackets become their Treebank names (`(` -> `-lrb-`).
+pub fn tokenise<'a>(normalised: &'a str, mut emit: impl FnMut(&'a str)) {
+    let mut chars = normalised.char_indices().peekable();
+    while let Some((start, ch)) = chars.next() {
+        if ch == ' ' {
+            continue;
+        }
+        if ch == '-' {
+            if let Some(bracket) = PTB_BRACKETS
+                .iter()
+                .find(|b| normalised[start..].starts_with(**b))
+            {
+                for _ in 1..bracket.len() {
+                    chars.next();
+                }
+                emit(bracket);
+                continue;
+            }
+        }
+        if let Some(bracket) = ptb_bracket_for(ch) {
+            emit(bracket);
+            continue;
+        }
+        if is_word_char(ch) || (ch == '\'' && next_is_word(normalised, start + 1)) {
+            let mut end = start + ch.len_utf8();
+            while let Some(&(i, c)) = chars.peek() {
+                let joins =
+                    is_word_char(c) || ((c == '\'' || c == '-') && next_is_word(normalised, i + 1));
+                if !joins {
+                    break;
+                }
+                end = i + c.len_utf8();
+                chars.next();
+            }
+            emit_word(&normalised[start..end], &mut emit);
+        } else {
+            // Punctuation: one token per run of the same character.
+            let mut end = start + ch.len_utf8();
+            while let Some(&(i, c)) = chars.peek() {
+                if c != ch {
+                    break;
+                }
+                end = i + c.len_utf8();
+                chars.next();
+            }
+            emit(&normalised[start..end]);
+        }
+    }
+}
+
+fn is_word_char(ch: char) -> bool {
+    ch.is_alphanumeric()
+}
+
+fn next_is_word(text: &str, at: usize) -> bool {
+    text[at..].chars().next().is_some_and(is_word_char)
+}
+
+fn emit_word<'a>(word: &'a str, emit: &mut impl FnMut(&'a str)) {
+    if word.len() > 3 && word.ends_with("n't") {
+        emit(&word[..word.len() - 3]);
+        emit(&word[word.len() - 3..]);
+        return;
+    }
+    if !word.starts_with('\'') {
+        for clitic in CLITICS {
+            if word.len() > clitic.len() && word.ends_with(clitic) {
+                emit(&word[..word.len() - clitic.len()]);
+                emit(&word[word.len() - clitic.len()..]);
+                return;
+            }
+        }
+    }
+    emit(word);
+}
+
+/// Convenience for tests and callers that want owned tokens of a raw text.
+pub fn tokens(text: &str) -> Vec<String> {
+    let normalised = normalise(text);
+    let mut out = Vec::new();
+    tokenise(&normalised, |t| out.push(t.to_string()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalise_lowercases_collapses_and_trims() {
+        assert_eq!(normalise("  Hello\t\tWORLD \n"), "hello world");
+        assert_eq!(normalise(""), "");
+        assert_eq!(normalise(" \u{0007} "), "");
+    }
+
+    #[test]
+    fn normalise_is_unicode_aware() {
+        assert_eq!(normalise("ÉCOLE Straße"), "école straße");
+        // NFKC folds the ligature and full-width letters.
+        assert_eq!(normalise("ﬁne ＡＢＣ"), "fine abc");
+        assert_eq!(normalise("don\u{2019}t"), "don't");
+        assert_eq!(normalise("e\u{0301}"), "é");
+    }
+
+    #[test]
+    fn contractions_split_like_the_treebank() {
+        assert_eq!(
+            tokens("I don't like it!"),
+            ["i", "do", "n't", "like", "it", "!"]
+        );
+        assert_eq!(
+            tokens("It's fine, isn't it?"),
+            ["it", "'s", "fine", ",", "is", "n't", "it", "?"]
+        );
+        assert_eq!(
+            tokens("we'll see, they've gone"),
+            ["we", "'ll", "see", ",", "they", "'ve", "gone"]
+        );
+        assert_eq!(tokens("can't"), ["ca", "n't"]);
+    }
+
+    #[test]
+    fn already_tokenised_sst_text_is_unchanged() {
+        let sst = "it 's a charming and often affecting journey . does n't -lrb- quite -rrb- work";
+        assert_eq!(tokens(sst).join(" "), sst);
+    }
+
+    #[test]
+    fn punctuation_runs_are_one_token_and_hyphenated_words_stay_whole() {
+        assert_eq!(
+            tokens("Wow... Loved it!!"),
+            ["wow", "...", "loved", "it", "!!"]
+        );
+        assert_eq!(
+            tokens("a well-made film -- really"),
+            ["a", "well-made", "film", "--", "really"]
+        );
+        assert_eq!(tokens("'quoted'"), ["'quoted", "'"]);
+        assert_eq!(tokens("(sort of)"), ["-lrb-", "sort", "of", "-rrb-"]);
+    }
+
+    #[test]
+    fn non_latin_scripts_and_digits_are_words() {
+        assert_eq!(
+            tokens("5 stars für café 東京"),
+            ["5", "stars", "für", "café", "東京"]
+        );
+    }
+
+    #[test]
+    fn empty_and_whitespace_give_no_tokens() {
+        assert!(tokens("").is_empty());
+        assert!(tokens(" \t\n").is_empty());
+    }
+}

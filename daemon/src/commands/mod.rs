@@ -1,0 +1,22 @@
+//! One module per one-shot command.
+
+pub mod eval;
+pub mod predict;
+pub mod train;
+pub mod tune;
+
+use crate::cli::ModelArgs;
+use sentiment_core::TrainConfig;
+
+/// The training configuration the flags describe.
+pub fn train_config(args: &ModelArgs) -> TrainConfig {
+    let mut config = TrainConfig::default();
+    config.logistic.c = args.c;
+    config.logistic.max_iter = args.max_iter;
+    config.vectorizer.min_df = args.min_df;
+    config.vectorizer.max_features = args.max_features;
+    config.vectorizer.mark_negation = !args.no_negation;
+    config.vectorizer.punctuation_features = args.punctuation_features;
+    config.naive_bayes_smoothing = (args.nb_smoothing > 0.0).then_some(args.nb_smoothing);
+    config
+}

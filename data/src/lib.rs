@@ -1,0 +1,30 @@
+//! Datasets for the sentiment service: reading labelled text from TSV, CSV, JSON Lines
+//! and Parquet (the Hugging Face Hub layout), writing it back, locating the
+//! train/validation/test files of a dataset directory, stratified splitting and
+//! de-duplication. Everything here is I/O and bookkeeping; the model lives in
+//! `sentiment-core`.
+
+mod dedupe;
+mod error;
+mod example;
+mod format;
+mod read;
+mod split;
+mod splits;
+mod write;
+
+pub use dedupe::{dedupe, DedupeReport};
+pub use error::DataError;
+pub use example::Example;
+pub use format::Format;
+pub use read::{read_examples, read_many, Dataset, MalformedPolicy, MalformedRow, ReadOptions};
+pub use split::stratified_split;
+pub use splits::{locate_splits, SplitFiles};
+pub use write::write_examples;
+
+/// Re-exported so that users of this crate can name labels without depending on
+/// `sentiment-core` directly.
+pub use sentiment_core::Label;
+
+#[cfg(test)]
+pub(crate) mod test_support;
