@@ -1,6 +1,9 @@
 //! Command-line interface: every command, flag and its help text.
 
-use clap::{Args, Parser, Subcommand};
+use crate::config::AuthMode;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// A self-learning sentiment analysis service: serves predictions, learns from
@@ -14,6 +17,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: the HTTP API on TCP and the operator socket.
+    ///
+    /// Configured by a TOML file (--config, else ~/.config/sentimentd/config.toml if it
+    /// exists), SENTIMENT_* environment variables and flags; flags win over variables,
+    /// which win over the file. On first start with an empty data directory it trains
+    /// version 1 from --base-data before serving. Example:
+    /// `sentimentd serve --base-data ../shared/data/sst2`
+    Serve(ServeArgs),
+    /// Work with stored feedback (export it as CSV, also while the daemon runs).
+    #[command(subcommand)]
+    Feedback(FeedbackCommand),
+    /// Manage API keys (stored hashed in the keys file).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Train a model on labelled texts and write it to a model file.
     ///
     /// Prints the model's metrics on the validation split (when one is given or found
@@ -152,4 +169,139 @@ pub struct TuneArgs {
     pub json: bool,
     #[command(flatten)]
     pub data_args: DataArgs,
+}
+
+/// The data directory every daemon command works in.
+#[derive(Debug, Args, Clone)]
+pub struct DataDirArgs {
+    /// Where the daemon keeps everything it persists (models, feedback database,
+    /// socket, keys). Default: $XDG_DATA_HOME/sentimentd (~/.local/share/sentimentd).
+    #[arg(long, value_name = "DIR", env = "SENTIMENT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataDirArgs {
+    pub fn resolve(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(crate::config::default_data_dir)
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// A TOML config file (see README for its keys).
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// TCP address to serve the API on [default: 127.0.0.1:8000].
+    #[arg(long, value_name = "ADDR:PORT", env = "SENTIMENT_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Base dataset for the first model when the data directory has none: a file, or a
+    /// directory with a train split and optionally a validation split (such as
+    /// ../shared/data/sst2 or a Hub Parquet folder).
+    #[arg(long, value_name = "PATH", env = "SENTIMENT_BASE_DATA")]
+    pub base_data: Option<PathBuf>,
+    /// Whether TCP requests need an API key [default: auto = off on loopback, on elsewhere].
+    #[arg(long, value_enum, env = "SENTIMENT_AUTH")]
+    pub auth: Option<AuthMode>,
+    /// The API keys file [default: DATA_DIR/keys.toml].
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_KEYS_FILE")]
+    pub keys_file: Option<PathBuf>,
+    /// Log format [default: human].
+    #[arg(long, value_enum, env = "SENTIMENT_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Predictions less confident than this are queued for labelling [default: 0.55].
+    #[arg(long, value_name = "P", env = "SENTIMENT_LOW_CONFIDENCE_THRESHOLD")]
+    pub low_confidence_threshold: Option<f64>,
+    /// Most texts accepted by /predict/batch [default: 1000].
+    #[arg(long, value_name = "N", env = "SENTIMENT_MAX_BATCH")]
+    pub max_batch: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedbackCommand {
+    /// Write stored feedback to a CSV file (safe while the daemon runs).
+    Export(FeedbackExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FeedbackExportArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// The CSV file to write (replaced atomically).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: PathBuf,
+    /// Only feedback in this state (accepted, held or rejected); default: all.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key, print it once, and store only its hash in the keys file.
+    Add(KeysAddArgs),
+    /// List key names, tiers and roles (never the keys themselves).
+    List(KeysListArgs),
+    /// Remove a key by name.
+    Remove(KeysRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeysFileArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// The keys file [default: DATA_DIR/keys.toml].
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_KEYS_FILE")]
+    pub keys_file: Option<PathBuf>,
+}
+
+impl KeysFileArgs {
+    pub fn resolve(&self) -> PathBuf {
+        self.keys_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.resolve().join("keys.toml"))
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct KeysAddArgs {
+    #[command(flatten)]
+    pub file: KeysFileArgs,
+    /// A unique name for the key (shown in logs and metrics instead of the key).
+    #[arg(long)]
+    pub name: String,
+    /// Rate-limit tier (free: 10 requests/min, standard: 600/min, unlimited, or one
+    /// from the config file).
+    #[arg(long, default_value = "free")]
+    pub tier: String,
+    /// user: predict and feedback; admin: also operator routes.
+    #[arg(long, value_enum, default_value = "user")]
+    pub role: crate::auth::Role,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysListArgs {
+    #[command(flatten)]
+    pub file: KeysFileArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysRemoveArgs {
+    #[command(flatten)]
+    pub file: KeysFileArgs,
+    /// The key's name.
+    #[arg(long)]
+    pub name: String,
 }

@@ -1,10 +1,18 @@
 //! `sentimentd`: the self-learning sentiment analysis daemon and its one-shot commands.
 
+mod api;
+mod auth;
 mod cli;
 mod commands;
+mod config;
 mod datasets;
+mod events;
+mod metrics;
 mod progress;
+mod rate_limit;
 mod report;
+mod server;
+mod state;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -17,6 +25,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(args),
         Command::Predict(args) => commands::predict::run(args),
         Command::Tune(args) => commands::tune::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Feedback(command) => commands::feedback::run(command),
+        Command::Keys(command) => commands::keys::run(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,8 +9,10 @@ mod error;
 mod example;
 mod format;
 mod read;
+pub mod registry;
 mod split;
 mod splits;
+pub mod store;
 mod write;
 
 pub use dedupe::{dedupe, DedupeReport};

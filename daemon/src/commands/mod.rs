@@ -1,7 +1,10 @@
 //! One module per one-shot command.
 
 pub mod eval;
+pub mod feedback;
+pub mod keys;
 pub mod predict;
+pub mod serve;
 pub mod train;
 pub mod tune;
 

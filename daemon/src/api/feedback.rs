@@ -1,0 +1,153 @@
+//! `POST /feedback`: a user's correction, stored durably before the reply.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::ApiJson;
+use super::predict::validate_text;
+use super::types::*;
+use crate::auth::Principal;
+use crate::events::{now_unix_ms, Event};
+use crate::state::SharedState;
+use axum::extract::State;
+use axum::{Extension, Json};
+use sentiment_data::store::{FeedbackStatus, NewFeedback, PredictionRecord};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// Store a correction. Replies only once the feedback is committed to disk.
+#[utoipa::path(
+    post, path = "/feedback", tag = "feedback",
+    request_body = FeedbackRequest,
+    responses(
+        (status = 200, description = "Stored", body = FeedbackResponse),
+        (status = 400, description = "Malformed JSON, missing text, invalid label or confidence", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 404, description = "Unknown prediction id", body = ErrorBody),
+        (status = 413, description = "Body or text too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limit reached; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The store cannot write (disk full, read-only)", body = ErrorBody),
+    )
+)]
+pub async fn feedback(
+    State(state): State<SharedState>,
+    Extension(principal): Extension<Principal>,
+    ApiJson(request): ApiJson<FeedbackRequest>,
+) -> Result<Json<FeedbackResponse>, ApiError> {
+    let new = resolve(&state, &principal, request).await?;
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    state.store.submit_feedback(new, move |result| {
+        let _ = sender.send(result);
+    });
+    let record = receiver
+        .await
+        .map_err(|_| ApiError::unavailable("the feedback store stopped; try again"))??;
+    state.metrics.feedback.fetch_add(1, Relaxed);
+    let status = status_name(record.status);
+    state.events.publish(Event::Feedback {
+        id: record.id,
+        correct_label: record.correct_label.as_str().to_string(),
+        status: status.to_string(),
+        source: record.source.clone(),
+        at_unix_ms: now_unix_ms(),
+    });
+    Ok(Json(FeedbackResponse {
+        id: record.id,
+        status: status.to_string(),
+    }))
+}
+
+pub fn status_name(status: FeedbackStatus) -> &'static str {
+    match status {
+        FeedbackStatus::Accepted => "accepted",
+        FeedbackStatus::Held => "held",
+        FeedbackStatus::Rejected => "rejected",
+    }
+}
+
+/// Turns either request form into a complete feedback row.
+async fn resolve(
+    state: &SharedState,
+    principal: &Principal,
+    request: FeedbackRequest,
+) -> Result<NewFeedback, ApiError> {
+    if let Some(confidence) = request.confidence {
+        if !(0.0..=1.0).contains(&confidence) {
+            return Err(ApiError::bad_request(
+                "invalid_confidence",
+                format!("confidence must be between 0 and 1, got {confidence}"),
+            ));
+        }
+    }
+    let limits = &state.config.limits;
+    let (text, predicted_label, confidence, prediction_id, model_version) = match request
+        .prediction_id
+    {
+        Some(id) => {
+            let record = find_prediction(state, &id).await?;
+            if let Some(text) = &request.text {
+                if *text != record.text {
+                    return Err(ApiError::bad_request(
+                        "conflicting_text",
+                        "text differs from the text of that prediction; send one or the other",
+                    ));
+                }
+            }
+            (
+                record.text,
+                Some(record.label),
+                Some(record.confidence),
+                Some(id),
+                Some(record.model_version),
+            )
+        }
+        None => {
+            let Some(text) = request.text else {
+                return Err(ApiError::bad_request(
+                        "missing_text",
+                        "send the corrected text as `text` (with `predicted_label` and `confidence`), or the `prediction_id` that /predict returned",
+                    ));
+            };
+            validate_text(&text, limits.max_text_bytes, "text")?;
+            (
+                text,
+                request.predicted_label.map(Into::into),
+                request.confidence,
+                None,
+                None,
+            )
+        }
+    };
+    Ok(NewFeedback {
+        text,
+        predicted_label,
+        correct_label: request.correct_label.into(),
+        confidence,
+        prediction_id,
+        source: principal.source().to_string(),
+        api_key: principal.key_name().map(str::to_string),
+        model_version,
+        status: FeedbackStatus::Accepted,
+    })
+}
+
+async fn find_prediction(state: &SharedState, id: &str) -> Result<PredictionRecord, ApiError> {
+    if id.is_empty() || id.len() > 64 {
+        return Err(ApiError::bad_request(
+            "invalid_prediction_id",
+            "prediction_id is not an id /predict returned",
+        ));
+    }
+    if let Some(record) = state.recent.find(id) {
+        return Ok(record);
+    }
+    let store = state.store.clone();
+    let owned = id.to_string();
+    let found = tokio::task::spawn_blocking(move || store.prediction(&owned))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    found.ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_prediction",
+            format!("no recent prediction has the id {id:?} (only the last {} are kept); send the text instead", state.config.recent_predictions),
+        )
+    })
+}

@@ -1,0 +1,191 @@
+//! Middleware: who is asking (keys, the socket), rate limits, operator-only routes,
+//! latency metrics, and JSON bodies for errors that axum or tower produce themselves.
+
+use super::error::ApiError;
+use crate::auth::Principal;
+use crate::rate_limit::Verdict;
+use crate::state::SharedState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+/// Which listener a request came in on (set per listener, never by the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Tcp,
+    Socket,
+}
+
+/// The key a request presents: `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+fn presented_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let text = value.to_str().unwrap_or("");
+        return match text.strip_prefix("Bearer ") {
+            Some(key) if !key.trim().is_empty() => Ok(Some(key.trim())),
+            _ => Err(unauthorized(
+                "invalid_authorization",
+                "the Authorization header must be `Bearer <api key>`",
+            )),
+        };
+    }
+    match headers.get("x-api-key") {
+        Some(value) => match value.to_str() {
+            Ok(key) if !key.trim().is_empty() => Ok(Some(key.trim())),
+            _ => Err(unauthorized(
+                "invalid_api_key",
+                "the X-API-Key header is empty or not text",
+            )),
+        },
+        None => Ok(None),
+    }
+}
+
+fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// Works out the [`Principal`], enforces auth and rate limits, and hands it on.
+pub async fn authorize(
+    State(state): State<SharedState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let origin = request
+        .extensions()
+        .get::<Origin>()
+        .copied()
+        .unwrap_or(Origin::Tcp);
+    let principal = match origin {
+        Origin::Socket => Principal::Socket,
+        Origin::Tcp => match presented_key(request.headers())? {
+            Some(key) => {
+                let keys = state.keys.load();
+                let Some(entry) = keys.authenticate(key) else {
+                    return Err(unauthorized(
+                        "invalid_api_key",
+                        "this API key is not valid (ask an operator for one)",
+                    ));
+                };
+                Principal::Key {
+                    name: entry.name.clone(),
+                    tier: entry.tier.clone(),
+                    role: entry.role,
+                }
+            }
+            None if state.config.auth_required => {
+                return Err(unauthorized(
+                    "missing_api_key",
+                    "this server needs an API key: send `Authorization: Bearer <key>`",
+                ))
+            }
+            None => Principal::Anonymous,
+        },
+    };
+    if let Principal::Key { name, tier, .. } = &principal {
+        match state.limits.check(tier, name) {
+            Verdict::Allowed => {}
+            Verdict::Limited {
+                retry_after_seconds,
+            } => {
+                state.metrics.rate_limited.fetch_add(1, Relaxed);
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("the {tier} tier's request quota is used up; retry in {retry_after_seconds} s"),
+                )
+                .with_retry_after(retry_after_seconds));
+            }
+            Verdict::UnknownTier => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "unknown_tier",
+                    format!("this key's tier {tier:?} is not configured on this server; ask an operator to fix the key"),
+                ))
+            }
+        }
+    }
+    request.extensions_mut().insert(principal);
+    Ok(next.run(request).await)
+}
+
+/// Lets only the socket and admin keys through.
+pub async fn require_operator(request: Request, next: Next) -> Result<Response, ApiError> {
+    match request.extensions().get::<Principal>() {
+        Some(p) if p.is_operator() => Ok(next.run(request).await),
+        _ => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "operator_only",
+            "this route is for operators: use the daemon's Unix socket or an admin API key",
+        )),
+    }
+}
+
+/// Records latency by route and status class.
+pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe(
+        path.as_deref().unwrap_or("other"),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+/// Gives every error response the `{error: {code, message}}` body, including those
+/// axum and tower make with an empty or plain-text body (404, 405, 408, panics).
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let uri_path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            format!("no route {uri_path}; see /openapi.json"),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("{uri_path} does not accept {method}; see /openapi.json"),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "the request took too long and was cancelled".to_string(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "body_too_large",
+            "the request body is larger than this server accepts".to_string(),
+        ),
+        s if s.is_server_error() => (
+            "internal",
+            "the server failed on this request; it has been logged".to_string(),
+        ),
+        s => ("error", s.canonical_reason().unwrap_or("error").to_string()),
+    };
+    let mut fresh = ApiError::new(status, code, message).into_response();
+    // Keep headers such as Allow and Retry-After.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fresh.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    fresh
+}

@@ -1,0 +1,130 @@
+//! The HTTP API: one router, served on TCP and on the operator socket.
+//!
+//! Routes are declared with utoipa-axum, so the OpenAPI document is built from the
+//! same list as the router and cannot drift from it.
+
+pub mod error;
+mod events;
+mod extract;
+mod feedback;
+mod info;
+pub mod middleware;
+mod operator;
+mod predict;
+pub mod types;
+
+use crate::state::SharedState;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::{middleware as mw, Extension, Router};
+use middleware::Origin;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "sentimentd",
+        description = "A self-learning sentiment analysis service. On TCP, send an API key as `Authorization: Bearer <key>` when auth is on; the operator socket needs none. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "predict", description = "Sentiment predictions"),
+        (name = "feedback", description = "Corrections that train the next model"),
+        (name = "service", description = "Health, model and metrics"),
+        (name = "operator", description = "For the console: the socket, or an admin key"),
+    ),
+    components(schemas(crate::events::Event))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document as served, built once.
+#[derive(Clone)]
+struct OpenApiJson(Arc<String>);
+
+/// The OpenAPI 3 document of this API.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "This document", content_type = "application/json"))
+)]
+async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        doc.0.as_str().to_owned(),
+    )
+}
+
+/// The routes and the document they describe, without state or listener wiring.
+pub fn routes(state: &SharedState) -> (Router<SharedState>, utoipa::openapi::OpenApi) {
+    let timeout = TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        state.config.limits.request_timeout,
+    );
+    let public = OpenApiRouter::new()
+        .routes(routes!(info::health))
+        .routes(routes!(openapi_json));
+    let user = OpenApiRouter::new()
+        .routes(routes!(predict::predict))
+        .routes(routes!(predict::predict_batch))
+        .routes(routes!(feedback::feedback))
+        .routes(routes!(info::model_info))
+        .routes(routes!(info::metrics))
+        .routes(routes!(info::metrics_prometheus))
+        .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
+    let operator = OpenApiRouter::new()
+        .routes(routes!(operator::recent_predictions))
+        .routes(routes!(operator::queue))
+        .routes(routes!(operator::resolve_queue_item))
+        .routes(routes!(operator::list_feedback))
+        .routes(routes!(operator::models))
+        .route_layer(mw::from_fn(middleware::require_operator))
+        .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
+    // Streams live as long as the console does: no request timeout for them.
+    let streams = OpenApiRouter::new()
+        .routes(routes!(events::events))
+        .route_layer(mw::from_fn(middleware::require_operator))
+        .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
+    let timed = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(public)
+        .merge(user)
+        .merge(operator)
+        .layer(timeout);
+    let (router, doc) = timed.merge(streams).split_for_parts();
+    (router, doc)
+}
+
+/// The full service for one listener.
+pub fn router(state: SharedState, origin: Origin) -> Router {
+    let (routes, doc) = routes(&state);
+    let doc = OpenApiJson(Arc::new(
+        doc.to_pretty_json()
+            .expect("the OpenAPI document serialises"),
+    ));
+    routes
+        .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(mw::from_fn_with_state(state.clone(), middleware::observe))
+        .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(Extension(doc))
+        .layer(Extension(origin))
+        .layer(mw::from_fn(middleware::json_errors))
+        .layer(CatchPanicLayer::new())
+        .with_state(state)
+}

@@ -1,0 +1,297 @@
+//! `POST /predict` and `POST /predict/batch`.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{ApiJson, ApiQuery};
+use super::types::*;
+use crate::auth::Principal;
+use crate::events::{now_unix_ms, Event};
+use crate::state::SharedState;
+use axum::extract::State;
+use axum::{Extension, Json};
+use sentiment_core::{Explanation, Prediction};
+use sentiment_data::store::{NewQueueItem, PredictionRecord, QueueKind};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+/// How many n-grams per class an explanation lists.
+const EXPLAIN_TOP: usize = 5;
+
+/// Checks one text against the limits: not empty, not too long, no control characters
+/// other than tab and line breaks. `what` names it in messages ("text", "texts[3]").
+pub fn validate_text(text: &str, max_bytes: usize, what: &str) -> Result<(), ApiError> {
+    if text.len() > max_bytes {
+        return Err(ApiError::too_large(
+            "text_too_long",
+            format!("{what} is {} bytes; the limit is {max_bytes}", text.len()),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_text",
+            format!("{what} is empty or only whitespace; send the text to classify"),
+        ));
+    }
+    if let Some((at, c)) = text
+        .char_indices()
+        .find(|&(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(ApiError::bad_request(
+            "control_character",
+            format!(
+                "{what} contains the control character U+{:04X} at byte {at}; remove it",
+                c as u32
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub fn probabilities(p: &Prediction) -> Probabilities {
+    Probabilities {
+        negative: p.p_negative,
+        positive: p.p_positive,
+    }
+}
+
+fn explanation_body(e: Explanation) -> ExplanationBody {
+    let convert = |list: Vec<sentiment_core::Contribution>| {
+        list.into_iter()
+            .map(|c| NgramContribution {
+                ngram: c.ngram,
+                tfidf: c.tfidf,
+                weight: c.weight,
+                contribution: c.contribution,
+            })
+            .collect()
+    };
+    ExplanationBody {
+        towards_positive: convert(e.towards_positive),
+        towards_negative: convert(e.towards_negative),
+        bias: e.bias,
+        known_ngrams: e.known_ngrams,
+    }
+}
+
+/// Classify one text.
+#[utoipa::path(
+    post, path = "/predict", tag = "predict",
+    params(PredictQuery),
+    request_body = PredictRequest,
+    responses(
+        (status = 200, description = "The prediction", body = PredictResponse),
+        (status = 400, description = "Malformed JSON, empty text or control characters", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 413, description = "Body or text too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limit reached; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn predict(
+    State(state): State<SharedState>,
+    Extension(principal): Extension<Principal>,
+    ApiQuery(query): ApiQuery<PredictQuery>,
+    ApiJson(request): ApiJson<PredictRequest>,
+) -> Result<Json<PredictResponse>, ApiError> {
+    validate_text(&request.text, state.config.limits.max_text_bytes, "text")?;
+    let started = Instant::now();
+    let serving = state.model.load_full();
+    let (prediction, explanation) = if query.explain {
+        let e = serving.model.explain(&request.text, EXPLAIN_TOP);
+        (e.prediction, Some(explanation_body(e)))
+    } else {
+        (serving.model.predict(&request.text), None)
+    };
+    let low_confidence = prediction.confidence < state.config.low_confidence_threshold;
+    let record = PredictionRecord {
+        id: uuid::Uuid::now_v7().to_string(),
+        text: request.text,
+        label: prediction.label,
+        confidence: prediction.confidence,
+        p_positive: prediction.p_positive,
+        model_version: serving.version.clone(),
+        created_unix_ms: now_unix_ms(),
+        low_confidence,
+        source: principal.source().to_string(),
+    };
+    let response = PredictResponse {
+        prediction_id: record.id.clone(),
+        label: prediction.label.into(),
+        confidence: prediction.confidence,
+        probabilities: probabilities(&prediction),
+        low_confidence,
+        model_version: serving.version.clone(),
+        explanation,
+    };
+    remember(&state, record, started);
+    Ok(Json(response))
+}
+
+/// Counts, stores and announces one prediction, and queues it if unsure.
+fn remember(state: &SharedState, record: PredictionRecord, started: Instant) {
+    state.metrics.predictions.fetch_add(1, Relaxed);
+    if record.low_confidence {
+        state.metrics.low_confidence.fetch_add(1, Relaxed);
+        queue_low_confidence(
+            state,
+            &record.text,
+            Some(record.id.clone()),
+            record.label,
+            record.confidence,
+            &record.model_version,
+        );
+    }
+    if state.events.has_subscribers() {
+        state.events.publish(Event::Prediction {
+            id: record.id.clone(),
+            text: record.text.clone(),
+            label: record.label.as_str().to_string(),
+            confidence: record.confidence,
+            model_version: record.model_version.clone(),
+            low_confidence: record.low_confidence,
+            latency_us: started.elapsed().as_micros() as u64,
+            at_unix_ms: record.created_unix_ms,
+        });
+    }
+    state.recent.push(record.clone());
+    state.store.record_prediction(record);
+}
+
+fn queue_low_confidence(
+    state: &SharedState,
+    text: &str,
+    prediction_id: Option<String>,
+    label: sentiment_core::Label,
+    confidence: f64,
+    version: &str,
+) {
+    let events = state.events.clone();
+    state.store.enqueue(
+        NewQueueItem {
+            kind: QueueKind::LowConfidence,
+            text: text.to_string(),
+            predicted_label: Some(label),
+            confidence: Some(confidence),
+            prediction_id,
+            feedback_id: None,
+            model_version: Some(version.to_string()),
+        },
+        move |result| match result {
+            Ok(item) => events.publish(Event::QueueChanged {
+                id: item.id,
+                kind: "low_confidence".into(),
+                state: "pending".into(),
+                at_unix_ms: now_unix_ms(),
+            }),
+            Err(error) => tracing::warn!(%error, "could not queue a low-confidence prediction"),
+        },
+    );
+}
+
+/// Classify many texts at once (at most `limits.max_batch`). Batch items get no
+/// prediction id; low-confidence ones are queued all the same.
+#[utoipa::path(
+    post, path = "/predict/batch", tag = "predict",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One prediction per text, in order", body = BatchResponse),
+        (status = 400, description = "Malformed JSON, no texts, or an empty text", body = ErrorBody),
+        (status = 401, description = "Missing or unknown API key", body = ErrorBody),
+        (status = 413, description = "Too many texts, or a body or text too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limit reached; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn predict_batch(
+    State(state): State<SharedState>,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> Result<Json<BatchResponse>, ApiError> {
+    let limits = &state.config.limits;
+    if request.texts.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty_batch",
+            "texts is empty; send at least one text",
+        ));
+    }
+    if request.texts.len() > limits.max_batch {
+        return Err(ApiError::too_large(
+            "batch_too_large",
+            format!(
+                "{} texts in one batch; the limit is {} (split the batch)",
+                request.texts.len(),
+                limits.max_batch
+            ),
+        ));
+    }
+    for (i, text) in request.texts.iter().enumerate() {
+        validate_text(text, limits.max_text_bytes, &format!("texts[{i}]"))?;
+    }
+    let serving = state.model.load_full();
+    let texts = request.texts;
+    // Large batches run on rayon's pool, off the async workers.
+    let (texts, predictions) = if texts.len() > 64 {
+        let serving = serving.clone();
+        tokio::task::spawn_blocking(move || {
+            let predictions = serving.model.predict_batch(&texts);
+            (texts, predictions)
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("batch prediction failed: {e}")))?
+    } else {
+        let predictions = texts.iter().map(|t| serving.model.predict(t)).collect();
+        (texts, predictions)
+    };
+    let threshold = state.config.low_confidence_threshold;
+    let mut low = 0u64;
+    let items = predictions
+        .iter()
+        .zip(&texts)
+        .map(|(p, text)| {
+            let low_confidence = p.confidence < threshold;
+            if low_confidence {
+                low += 1;
+                queue_low_confidence(&state, text, None, p.label, p.confidence, &serving.version);
+            }
+            BatchItem {
+                label: p.label.into(),
+                confidence: p.confidence,
+                probabilities: probabilities(p),
+                low_confidence,
+            }
+        })
+        .collect();
+    state
+        .metrics
+        .predictions
+        .fetch_add(texts.len() as u64, Relaxed);
+    state.metrics.low_confidence.fetch_add(low, Relaxed);
+    state.store.count_predictions(texts.len() as u64, low);
+    Ok(Json(BatchResponse {
+        model_version: serving.version.clone(),
+        predictions: items,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_validation() {
+        assert!(validate_text("fine", 10, "text").is_ok());
+        assert!(validate_text("tab\tand\nlines\r", 100, "text").is_ok());
+        assert_eq!(
+            validate_text("  \n", 10, "text").unwrap_err().code,
+            "empty_text"
+        );
+        assert_eq!(
+            validate_text("", 10, "text").unwrap_err().code,
+            "empty_text"
+        );
+        let long = validate_text("abcdefghijk", 10, "texts[2]").unwrap_err();
+        assert_eq!(long.code, "text_too_long");
+        assert!(long.message.contains("texts[2]"));
+        let control = validate_text("a\u{0}b", 10, "text").unwrap_err();
+        assert_eq!(control.code, "control_character");
+        assert!(control.message.contains("U+0000"));
+    }
+}

@@ -1,0 +1,282 @@
+//! The daemon's configuration: a TOML file, overridden by `SENTIMENT_*` environment
+//! variables, overridden by flags.
+//!
+//! clap reads flags and environment variables into `Option`s (a flag wins over its
+//! variable); whatever both leave unset falls back to the file, then to the defaults
+//! below. The resolved [`ServeConfig`] is what the rest of the daemon sees.
+
+use crate::cli::{LogFormat, ServeArgs};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The file's shape. Every field is optional; unknown fields are an error so that a
+/// typo does not silently fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub base_data: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    pub low_confidence_threshold: Option<f64>,
+    pub recent_predictions: Option<usize>,
+    #[serde(default)]
+    pub auth: AuthFile,
+    #[serde(default)]
+    pub limits: LimitsFile,
+    /// Requests per minute by tier name; 0 means unlimited.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFile {
+    pub mode: Option<AuthMode>,
+    pub keys_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    pub max_batch: Option<usize>,
+    pub max_text_bytes: Option<usize>,
+    pub max_body_bytes: Option<usize>,
+    pub request_timeout_ms: Option<u64>,
+    pub max_connections: Option<usize>,
+}
+
+/// Whether requests on TCP need an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Off on a loopback address, on anywhere else.
+    Auto,
+    On,
+    Off,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Serialize)]
+pub struct Limits {
+    pub max_batch: usize,
+    pub max_text_bytes: usize,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_batch: 1_000,
+            max_text_bytes: 20_000,
+            max_body_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(10),
+            max_connections: 1_024,
+        }
+    }
+}
+
+/// Everything `serve` needs, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub base_data: Option<PathBuf>,
+    pub log_format: LogFormat,
+    pub low_confidence_threshold: f64,
+    pub recent_predictions: usize,
+    pub auth_required: bool,
+    pub keys_file: PathBuf,
+    pub limits: Limits,
+    pub tiers: BTreeMap<String, u32>,
+}
+
+impl ServeConfig {
+    pub fn socket_path(&self) -> PathBuf {
+        socket_path(&self.data_dir)
+    }
+    pub fn database_path(&self) -> PathBuf {
+        database_path(&self.data_dir)
+    }
+    pub fn registry_dir(&self) -> PathBuf {
+        registry_dir(&self.data_dir)
+    }
+}
+
+/// The tiers every deployment has; the file may change their quotas or add more.
+pub fn default_tiers() -> BTreeMap<String, u32> {
+    BTreeMap::from([
+        ("free".to_string(), 10),
+        ("standard".to_string(), 600),
+        ("unlimited".to_string(), 0),
+    ])
+}
+
+/// The default data directory: `$XDG_DATA_HOME/sentimentd` (or the platform's).
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("sentimentd")
+}
+
+/// The default config file: `$XDG_CONFIG_HOME/sentimentd/config.toml`.
+pub fn default_config_file() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("sentimentd").join("config.toml"))
+}
+
+pub fn socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("run").join("sentimentd.sock")
+}
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("sentiment.db")
+}
+pub fn registry_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("models")
+}
+
+/// Reads the config file: the one named, else the default location if it exists.
+pub fn read_file(explicit: Option<&Path>) -> Result<FileConfig> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => match default_config_file().filter(|p| p.is_file()) {
+            Some(path) => path,
+            None => return Ok(FileConfig::default()),
+        },
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a valid config file", path.display()))
+}
+
+/// Resolves flags/env over the file over the defaults, and checks the result.
+pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
+    let file = read_file(args.config.as_deref())?;
+    let data_dir = args
+        .data_dir
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .unwrap_or_else(default_data_dir);
+    let listen = args
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
+    let auth_mode = args.auth.or(file.auth.mode).unwrap_or(AuthMode::Auto);
+    let auth_required = match auth_mode {
+        AuthMode::On => true,
+        AuthMode::Off => false,
+        AuthMode::Auto => !listen.ip().is_loopback(),
+    };
+    let defaults = Limits::default();
+    let limits = Limits {
+        max_batch: args
+            .max_batch
+            .or(file.limits.max_batch)
+            .unwrap_or(defaults.max_batch),
+        max_text_bytes: file
+            .limits
+            .max_text_bytes
+            .unwrap_or(defaults.max_text_bytes),
+        max_body_bytes: file
+            .limits
+            .max_body_bytes
+            .unwrap_or(defaults.max_body_bytes),
+        request_timeout: file
+            .limits
+            .request_timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.request_timeout),
+        max_connections: file
+            .limits
+            .max_connections
+            .unwrap_or(defaults.max_connections),
+    };
+    let mut tiers = default_tiers();
+    tiers.extend(file.tiers);
+    let config = ServeConfig {
+        keys_file: args
+            .keys_file
+            .clone()
+            .or(file.auth.keys_file)
+            .unwrap_or_else(|| data_dir.join("keys.toml")),
+        data_dir,
+        listen,
+        base_data: args.base_data.clone().or(file.base_data),
+        log_format: args
+            .log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Human),
+        low_confidence_threshold: args
+            .low_confidence_threshold
+            .or(file.low_confidence_threshold)
+            .unwrap_or(0.55),
+        recent_predictions: file.recent_predictions.unwrap_or(1_000),
+        auth_required,
+        limits,
+        tiers,
+    };
+    validate(&config)?;
+    Ok(config)
+}
+
+fn validate(config: &ServeConfig) -> Result<()> {
+    let t = config.low_confidence_threshold;
+    if !(0.5..=1.0).contains(&t) {
+        bail!("the low-confidence threshold must be between 0.5 and 1.0, got {t}");
+    }
+    if config.limits.max_batch == 0 {
+        bail!("the batch limit must be at least 1");
+    }
+    if config.limits.max_text_bytes == 0 || config.limits.max_body_bytes < 1024 {
+        bail!("max_text_bytes must be positive and max_body_bytes at least 1024");
+    }
+    if config.limits.request_timeout.is_zero() {
+        bail!("request_timeout_ms must be positive");
+    }
+    if config.recent_predictions == 0 {
+        bail!("recent_predictions must be at least 1");
+    }
+    // A Unix socket path is limited to 107 bytes on Linux.
+    let socket = config.socket_path();
+    if socket.as_os_str().len() > 107 {
+        bail!(
+            "the socket path {} is longer than the 107 bytes Unix sockets allow; use a shorter --data-dir",
+            socket.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_parses_and_rejects_unknown_fields() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            listen = "0.0.0.0:9000"
+            low_confidence_threshold = 0.6
+            [auth]
+            mode = "on"
+            [limits]
+            max_batch = 50
+            [tiers]
+            free = 20
+            gold = 0
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.listen.unwrap().port(), 9000);
+        assert_eq!(file.auth.mode, Some(AuthMode::On));
+        assert_eq!(file.limits.max_batch, Some(50));
+        assert_eq!(file.tiers["gold"], 0);
+        assert!(toml::from_str::<FileConfig>("lissen = \"x\"").is_err());
+    }
+}

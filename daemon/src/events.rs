@@ -1,0 +1,91 @@
+//! The daemon's event bus: one typed enum on a tokio broadcast channel. Components
+//! publish what happened; the `/events` stream (and so the console) subscribes.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+use utoipa::ToSchema;
+
+/// Something that happened, as streamed on `GET /events` (the SSE event name is `type`).
+// Model and alert events come from the retrain loop.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Prediction {
+        id: String,
+        text: String,
+        label: String,
+        confidence: f64,
+        model_version: String,
+        low_confidence: bool,
+        latency_us: u64,
+        at_unix_ms: i64,
+    },
+    Feedback {
+        id: i64,
+        correct_label: String,
+        status: String,
+        source: String,
+        at_unix_ms: i64,
+    },
+    QueueChanged {
+        id: i64,
+        kind: String,
+        state: String,
+        at_unix_ms: i64,
+    },
+    ModelChanged {
+        version: String,
+        previous: Option<String>,
+        at_unix_ms: i64,
+    },
+    Alert {
+        rule: String,
+        message: String,
+        at_unix_ms: i64,
+    },
+}
+
+impl Event {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Prediction { .. } => "prediction",
+            Event::Feedback { .. } => "feedback",
+            Event::QueueChanged { .. } => "queue_changed",
+            Event::ModelChanged { .. } => "model_changed",
+            Event::Alert { .. } => "alert",
+        }
+    }
+}
+
+/// Publishing never blocks: a slow subscriber misses events (and is told so) rather
+/// than slowing the API down.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Event>,
+}
+
+impl EventBus {
+    pub fn new(capacity: usize) -> EventBus {
+        EventBus {
+            sender: broadcast::channel(capacity).0,
+        }
+    }
+    pub fn publish(&self, event: Event) {
+        // An error only means nobody is listening.
+        let _ = self.sender.send(event);
+    }
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.sender.subscribe()
+    }
+    pub fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+}
+
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

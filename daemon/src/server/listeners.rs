@@ -1,0 +1,99 @@
+//! The data directory, the operator socket, signals and periodic chores.
+
+use crate::auth::KeyStore;
+use crate::config::ServeConfig;
+use crate::state::SharedState;
+use anyhow::{bail, Context, Result};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+/// Creates the data directory and the socket's directory, owner-only (0700): the
+/// socket's permissions are the operator's credential, so nobody else may even reach it.
+pub fn prepare_data_dir(config: &ServeConfig) -> Result<()> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let run = config
+        .socket_path()
+        .parent()
+        .expect("the socket lives in a directory")
+        .to_path_buf();
+    std::fs::create_dir_all(&run).with_context(|| format!("cannot create {}", run.display()))?;
+    for path in [dir.as_path(), run.as_path()] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private (chmod 700)", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Binds the Unix socket with mode 0600, replacing a stale file but never a live daemon.
+pub fn bind_socket(path: &Path) -> Result<tokio::net::UnixListener> {
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "another sentimentd is already serving this data directory (its socket {} answers); stop it or use another --data-dir",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path)
+            .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("cannot create the socket {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot chmod 600 {}", path.display()))?;
+    Ok(listener)
+}
+
+/// SIGINT or SIGTERM: stop accepting, let in-flight requests finish.
+pub async fn watch_signals(state: SharedState) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        tracing::error!("cannot install signal handlers; stop the daemon with SIGKILL");
+        return;
+    };
+    let name = tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!(signal = name, "shutting down: finishing in-flight requests");
+    let _ = state.shutdown.send(true);
+}
+
+/// Picks up `sentimentd keys add/remove` without a restart.
+pub async fn reload_keys_when_changed(state: SharedState) {
+    let path = state.config.keys_file.clone();
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let mut last = modified(&path);
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        let now = modified(&path);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match KeyStore::load(&path) {
+            Ok(keys) => {
+                tracing::info!(keys = keys.len(), file = %path.display(), "reloaded API keys");
+                state.keys.store(std::sync::Arc::new(keys));
+            }
+            Err(error) => {
+                tracing::error!(%error, "the keys file changed but cannot be read; keeping the old keys")
+            }
+        }
+    }
+}
+
+/// Keeps the rate limiter's per-key state from growing without bound.
+pub async fn prune_rate_limits(state: SharedState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.limits.prune();
+    }
+}

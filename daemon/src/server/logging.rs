@@ -1,0 +1,16 @@
+//! Structured logs with `tracing`: readable lines by default, JSON by flag. The level
+//! comes from RUST_LOG (default `info`).
+
+use crate::cli::LogFormat;
+use tracing_subscriber::EnvFilter;
+
+pub fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}

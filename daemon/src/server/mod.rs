@@ -1,0 +1,149 @@
+//! `sentimentd serve`: bootstrap, state, the two listeners, background chores and a
+//! graceful shutdown.
+
+pub mod bootstrap;
+mod listeners;
+mod logging;
+
+use crate::api;
+use crate::api::middleware::Origin;
+use crate::auth::KeyStore;
+use crate::config::ServeConfig;
+use crate::events::EventBus;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimits;
+use crate::state::{AppState, RecentPredictions, ServingModel, SharedState};
+use anyhow::{Context, Result};
+use arc_swap::ArcSwap;
+use sentiment_data::registry::{version_name, Registry};
+use sentiment_data::store::{Store, StoreOptions};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use logging::init_logging;
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub fn run(config: ServeConfig) -> Result<()> {
+    let started = Instant::now();
+    listeners::prepare_data_dir(&config)?;
+    let registry = Registry::open(config.registry_dir())?;
+    let version = bootstrap::ensure_model(&config, &registry)?;
+    let loading = Instant::now();
+    let model = registry
+        .load(version)
+        .with_context(|| format!("cannot load the current model {}", version_name(version)))?;
+    let record = registry.record(version)?;
+    tracing::info!(
+        version = %version_name(version),
+        seconds = format!("{:.3}", loading.elapsed().as_secs_f64()),
+        "model loaded"
+    );
+    let store = Store::open(
+        &config.database_path(),
+        StoreOptions {
+            recent_predictions: config.recent_predictions,
+            ..StoreOptions::default()
+        },
+    )
+    .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let counters = store.counters()?;
+    let recent = RecentPredictions::new(
+        config.recent_predictions,
+        store.recent_predictions(config.recent_predictions)?,
+    );
+    let keys = KeyStore::load(&config.keys_file)?;
+    if config.auth_required && keys.len() == 0 {
+        tracing::warn!(
+            keys_file = %config.keys_file.display(),
+            "auth is on but there are no API keys: every TCP request will get 401; create one with `sentimentd keys add --name NAME`"
+        );
+    }
+    let metrics = Metrics::default();
+    metrics
+        .predictions
+        .store(counters.total_predictions, Relaxed);
+    metrics.feedback.store(counters.total_feedback, Relaxed);
+    metrics
+        .low_confidence
+        .store(counters.low_confidence, Relaxed);
+    let (shutdown, _) = tokio::sync::watch::channel(false);
+    let state: SharedState = Arc::new(AppState {
+        limits: RateLimits::new(&config.tiers),
+        model: ArcSwap::from_pointee(ServingModel {
+            model,
+            version: version_name(version),
+            record,
+        }),
+        store: store.clone(),
+        registry,
+        events: EventBus::new(4_096),
+        metrics,
+        keys: ArcSwap::from_pointee(keys),
+        recent,
+        started,
+        shutdown,
+        config,
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sentimentd")
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(serve(state.clone(), started));
+    // Whatever happened, everything acknowledged must be on disk before we exit.
+    if let Err(error) = store.flush() {
+        tracing::error!(%error, "could not flush the store on shutdown");
+    }
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    if result.is_ok() {
+        tracing::info!("stopped");
+    }
+    result
+}
+
+async fn serve(state: SharedState, started: Instant) -> Result<()> {
+    let config = &state.config;
+    let tcp = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another server using it? choose another with --listen)",
+                config.listen
+            )
+        })?;
+    let socket_path = config.socket_path();
+    let unix = listeners::bind_socket(&socket_path)?;
+    let local = tcp.local_addr()?;
+
+    let stop = |state: &SharedState| {
+        let mut receiver = state.shutdown.subscribe();
+        async move {
+            let _ = receiver.wait_for(|stopping| *stopping).await;
+        }
+    };
+    let tcp_server = axum::serve(tcp, api::router(state.clone(), Origin::Tcp))
+        .with_graceful_shutdown(stop(&state));
+    let unix_server = axum::serve(unix, api::router(state.clone(), Origin::Socket))
+        .with_graceful_shutdown(stop(&state));
+
+    tokio::spawn(listeners::watch_signals(state.clone()));
+    tokio::spawn(listeners::reload_keys_when_changed(state.clone()));
+    tokio::spawn(listeners::prune_rate_limits(state.clone()));
+
+    tracing::info!(
+        listen = %local,
+        socket = %socket_path.display(),
+        version = %state.model.load().version,
+        auth = if state.config.auth_required { "on" } else { "off" },
+        startup_ms = started.elapsed().as_millis() as u64,
+        "ready"
+    );
+    let (tcp_result, unix_result) = tokio::join!(tcp_server, unix_server);
+    let _ = std::fs::remove_file(&socket_path);
+    tcp_result.context("the TCP server failed")?;
+    unix_result.context("the socket server failed")?;
+    tracing::info!("listeners closed; flushing the store");
+    Ok(())
+}

@@ -1,0 +1,114 @@
+//! What every request handler shares: the served model behind an atomic pointer, the
+//! store, the registry, the event bus, metrics, keys and rate limits.
+
+use crate::auth::KeyStore;
+use crate::config::ServeConfig;
+use crate::events::EventBus;
+use crate::metrics::Metrics;
+use crate::rate_limit::RateLimits;
+use arc_swap::ArcSwap;
+use sentiment_core::SentimentModel;
+use sentiment_data::registry::{Registry, VersionRecord};
+use sentiment_data::store::{PredictionRecord, Store};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// A model as served: the model, its version name and its registry record.
+pub struct ServingModel {
+    pub model: SentimentModel,
+    pub version: String,
+    pub record: VersionRecord,
+}
+
+impl ServingModel {
+    /// Accuracy on the base test split, if it was measured.
+    pub fn test_accuracy(&self) -> Option<f64> {
+        self.record
+            .evaluations
+            .get("base_test")
+            .or_else(|| self.model.metadata.evaluations.get("validation"))
+            .map(|r| r.accuracy)
+    }
+}
+
+pub type SharedState = Arc<AppState>;
+
+pub struct AppState {
+    pub config: ServeConfig,
+    /// Swapped whole: a request that loaded it keeps that model to its end.
+    pub model: ArcSwap<ServingModel>,
+    pub store: Store,
+    pub registry: Registry,
+    pub events: EventBus,
+    pub metrics: Metrics,
+    pub keys: ArcSwap<KeyStore>,
+    pub limits: RateLimits,
+    pub recent: RecentPredictions,
+    pub started: Instant,
+    /// Set to true to stop: listeners drain, event streams end.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// The last N predictions in memory, for prediction-id look-ups by /feedback (the
+/// store's copy is written in batches, so it can lag by a few milliseconds) and for
+/// the average confidence. Seeded from the store at start.
+pub struct RecentPredictions {
+    inner: Mutex<Ring>,
+}
+
+struct Ring {
+    capacity: usize,
+    items: VecDeque<PredictionRecord>,
+    confidence_sum: f64,
+}
+
+impl RecentPredictions {
+    pub fn new(capacity: usize, mut seed: Vec<PredictionRecord>) -> RecentPredictions {
+        // The store lists newest first; the ring keeps oldest first.
+        seed.reverse();
+        let mut ring = Ring {
+            capacity,
+            items: VecDeque::with_capacity(capacity + 1),
+            confidence_sum: 0.0,
+        };
+        for record in seed {
+            ring.push(record);
+        }
+        RecentPredictions {
+            inner: Mutex::new(ring),
+        }
+    }
+
+    pub fn push(&self, record: PredictionRecord) {
+        self.inner.lock().expect("ring lock").push(record);
+    }
+
+    pub fn find(&self, id: &str) -> Option<PredictionRecord> {
+        let ring = self.inner.lock().expect("ring lock");
+        ring.items.iter().rev().find(|r| r.id == id).cloned()
+    }
+
+    pub fn average_confidence(&self) -> Option<f64> {
+        let ring = self.inner.lock().expect("ring lock");
+        (!ring.items.is_empty()).then(|| ring.confidence_sum / ring.items.len() as f64)
+    }
+
+    /// Newest first.
+    pub fn latest(&self, limit: usize) -> Vec<PredictionRecord> {
+        let ring = self.inner.lock().expect("ring lock");
+        ring.items.iter().rev().take(limit).cloned().collect()
+    }
+}
+
+impl Ring {
+    fn push(&mut self, record: PredictionRecord) {
+        self.confidence_sum += record.confidence;
+        self.items.push_back(record);
+        while self.items.len() > self.capacity {
+            if let Some(old) = self.items.pop_front() {
+                self.confidence_sum -= old.confidence;
+            }
+        }
+    }
+}

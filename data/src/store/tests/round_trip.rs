@@ -1,0 +1,220 @@
+use super::*;
+
+#[test]
+fn feedback_round_trips_with_every_field() {
+    let (_dir, store) = temp_store();
+    let mut fb = new_feedback("a \"quoted\", multi\nline text", Label::Negative);
+    fb.predicted_label = None;
+    fb.confidence = None;
+    let record = store.submit_feedback_wait(fb.clone()).unwrap();
+    assert!(record.id > 0);
+    assert!(record.created_unix_ms > 0);
+    let read = store.feedback_by_id(record.id).unwrap().unwrap();
+    assert_eq!(read, record);
+    assert_eq!(read.text, fb.text);
+    assert_eq!(read.predicted_label, None);
+    assert_eq!(read.correct_label, Label::Negative);
+    assert_eq!(read.api_key.as_deref(), Some("ci"));
+    assert_eq!(store.feedback_by_id(record.id + 1).unwrap(), None);
+}
+
+#[test]
+fn feedback_filter_by_status_since_and_limit() {
+    let (_dir, store) = temp_store();
+    let mut ids = Vec::new();
+    for (i, status) in [
+        FeedbackStatus::Accepted,
+        FeedbackStatus::Rejected,
+        FeedbackStatus::Accepted,
+        FeedbackStatus::Accepted,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut fb = new_feedback(&format!("t{i}"), Label::Positive);
+        fb.status = status;
+        ids.push(store.submit_feedback_wait(fb).unwrap().id);
+    }
+    let all = store.feedback(FeedbackFilter::default()).unwrap();
+    assert_eq!(all.iter().map(|f| f.id).collect::<Vec<_>>(), ids);
+    let accepted = store
+        .feedback(FeedbackFilter {
+            status: Some(FeedbackStatus::Accepted),
+            since_id: Some(ids[0]),
+            limit: Some(1),
+        })
+        .unwrap();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].id, ids[2]);
+}
+
+#[test]
+fn invalid_feedback_is_refused_and_does_not_count() {
+    let (_dir, store) = temp_store();
+    let err = store
+        .submit_feedback_wait(new_feedback("   ", Label::Positive))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidArgument(_)), "{err}");
+    let mut fb = new_feedback("ok", Label::Positive);
+    fb.confidence = Some(1.5);
+    assert!(store.submit_feedback_wait(fb).is_err());
+    assert_eq!(store.counters().unwrap().total_feedback, 0);
+}
+
+#[test]
+fn held_feedback_gets_a_correction_item_in_the_same_write() {
+    let (_dir, store) = temp_store();
+    let mut fb = new_feedback("held one", Label::Positive);
+    fb.status = FeedbackStatus::Held;
+    let record = store.submit_feedback_wait(fb).unwrap();
+    let open = store.queue(QueueFilter::default()).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].kind, QueueKind::Correction);
+    assert_eq!(open[0].feedback_id, Some(record.id));
+    assert_eq!(open[0].proposed_label, Some(Label::Positive));
+    assert_eq!(open[0].predicted_label, Some(Label::Negative));
+    // Enqueueing the same correction again returns the existing item.
+    let again = store
+        .enqueue_wait(NewQueueItem {
+            kind: QueueKind::Correction,
+            text: String::new(),
+            predicted_label: None,
+            confidence: None,
+            prediction_id: None,
+            feedback_id: Some(record.id),
+            model_version: None,
+        })
+        .unwrap();
+    assert_eq!(again.id, open[0].id);
+}
+
+#[test]
+fn recent_predictions_are_trimmed_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_in(
+        &dir,
+        StoreOptions {
+            recent_predictions: 10,
+            ..StoreOptions::default()
+        },
+    );
+    for n in 0..25 {
+        store.record_prediction(prediction(n, n % 5 == 0));
+    }
+    store.flush().unwrap();
+    let recent = store.recent_predictions(100).unwrap();
+    let ids: Vec<_> = recent.iter().map(|p| p.id.clone()).collect();
+    let expected: Vec<_> = (15..25).rev().map(|n| format!("p{n}")).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(recent[0], prediction(24, false));
+    assert_eq!(store.recent_predictions(3).unwrap().len(), 3);
+    assert_eq!(store.prediction("p20").unwrap(), Some(prediction(20, true)));
+    assert_eq!(store.prediction("p3").unwrap(), None, "trimmed");
+    let counters = store.counters().unwrap();
+    assert_eq!(counters.total_predictions, 25);
+    assert_eq!(counters.low_confidence, 5);
+}
+
+#[test]
+fn counters_and_predictions_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open_in(&dir, StoreOptions::default());
+        for n in 0..7 {
+            store.record_prediction(prediction(n, n < 2));
+        }
+        let mut held = new_feedback("held", Label::Negative);
+        held.status = FeedbackStatus::Held;
+        store.submit_feedback_wait(held).unwrap();
+        store
+            .submit_feedback_wait(new_feedback("ok", Label::Positive))
+            .unwrap();
+        // No flush: dropping the last handle commits what is queued.
+    }
+    let store = open_in(&dir, StoreOptions::default());
+    let counters = store.counters().unwrap();
+    assert_eq!(counters.total_predictions, 7);
+    assert_eq!(counters.low_confidence, 2);
+    assert_eq!(counters.total_feedback, 2);
+    assert_eq!(
+        counters.feedback_by_status,
+        FeedbackStatusCounts {
+            accepted: 1,
+            held: 1,
+            rejected: 0
+        }
+    );
+    assert_eq!(store.recent_predictions(100).unwrap().len(), 7);
+    assert_eq!(store.queue_counts().unwrap().open_corrections, 1);
+    // Ids keep growing after a restart.
+    let next = store
+        .submit_feedback_wait(new_feedback("after", Label::Positive))
+        .unwrap();
+    assert_eq!(next.id, 3);
+}
+
+#[test]
+fn a_duplicate_prediction_id_fails_alone() {
+    let (_dir, store) = temp_store();
+    store.record_prediction(prediction(1, false));
+    store.record_prediction(prediction(1, false));
+    store.record_prediction(prediction(2, false));
+    store.flush().unwrap();
+    assert_eq!(store.counters().unwrap().total_predictions, 2);
+    assert_eq!(store.recent_predictions(10).unwrap().len(), 2);
+    store.check_writable().unwrap();
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    drop(Store::open(&path, StoreOptions::default()).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Store::open(&path, StoreOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer sentimentd"), "{err}");
+}
+
+#[test]
+fn the_file_is_in_wal_mode() {
+    let (dir, store) = temp_store();
+    store
+        .submit_feedback_wait(new_feedback("x", Label::Positive))
+        .unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn serde_spellings_are_lowercase() {
+    assert_eq!(
+        serde_json::to_string(&FeedbackStatus::Held).unwrap(),
+        "\"held\""
+    );
+    assert_eq!(
+        serde_json::to_string(&QueueKind::LowConfidence).unwrap(),
+        "\"low_confidence\""
+    );
+    assert_eq!(
+        serde_json::to_string(&QueueAction::Label(Label::Positive)).unwrap(),
+        "{\"label\":\"positive\"}"
+    );
+    assert_eq!(
+        "Rejected".parse::<FeedbackStatus>().unwrap(),
+        FeedbackStatus::Rejected
+    );
+    assert_eq!(
+        "skipped".parse::<QueueSelect>().unwrap(),
+        QueueSelect::Only(QueueState::Skipped)
+    );
+    assert!("nope".parse::<QueueSelect>().is_err());
+}
