@@ -25,6 +25,20 @@ pub enum Command {
     /// version 1 from --base-data before serving. Example:
     /// `sentimentd serve --base-data ../shared/data/sst2`
     Serve(ServeArgs),
+    /// Retrain now: accepted feedback + base data -> candidate -> gate -> promoted or
+    /// rejected. Exit code 0 when a new version was promoted, 3 when not, 1 on error.
+    /// A running daemon on the same data directory serves a promoted version within a
+    /// second.
+    Retrain(RetrainArgs),
+    /// Make an earlier version current again (default: the current version's parent).
+    Rollback(RollbackArgs),
+    /// List the model versions: accuracy on each evaluation set, promoted or why not.
+    Models(ModelsArgs),
+    /// Drive a running daemon with a stream of labelled texts, as users would: predict
+    /// each, correct the wrong ones, retrain every N feedback, and print each version's
+    /// accuracy on the base test set and on a held-out part of the stream. Example:
+    /// `sentimentd replay --stream ../shared/data/domains/yelp.tsv --stream ../shared/data/domains/amazon.tsv --confirm-share 1`
+    Replay(ReplayArgs),
     /// Work with stored feedback (export it as CSV, also while the daemon runs).
     #[command(subcommand)]
     Feedback(FeedbackCommand),
@@ -228,6 +242,10 @@ pub struct ServeArgs {
     /// Most texts accepted by /predict/batch [default: 1000].
     #[arg(long, value_name = "N", env = "SENTIMENT_MAX_BATCH")]
     pub max_batch: Option<usize>,
+    /// When to retrain: a cron expression with seconds, e.g. "0 0 3 * * Sun" (the
+    /// default: Sundays 03:00), or "off".
+    #[arg(long, value_name = "CRON", env = "SENTIMENT_RETRAIN_SCHEDULE")]
+    pub retrain_schedule: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -304,4 +322,74 @@ pub struct KeysRemoveArgs {
     /// The key's name.
     #[arg(long)]
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RetrainArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// The base dataset [default: the one version 1 was trained on].
+    #[arg(long, value_name = "PATH", env = "SENTIMENT_BASE_DATA")]
+    pub base_data: Option<PathBuf>,
+    /// Weight of a feedback example relative to a base example [default: 5].
+    #[arg(long, value_name = "W")]
+    pub feedback_weight: Option<f64>,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// The version to serve, e.g. v2 [default: the current version's parent].
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// Print the records as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The daemon to drive, through its socket in this data directory (unless --url).
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// Drive the daemon over TCP instead, e.g. http://127.0.0.1:8000 (needs --key with
+    /// the admin role for retraining).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// API key for --url.
+    #[arg(long, env = "SENTIMENT_API_KEY")]
+    pub key: Option<String>,
+    /// Labelled texts to replay (repeatable; any format `train` reads).
+    #[arg(long, value_name = "PATH", required = true)]
+    pub stream: Vec<PathBuf>,
+    /// Share of the texts held out (never sent) to measure each version on.
+    #[arg(long, default_value_t = 0.5)]
+    pub holdout: f64,
+    /// Share of wrong predictions the simulated users correct.
+    #[arg(long, default_value_t = 1.0)]
+    pub correct_share: f64,
+    /// Share of right predictions the simulated users confirm.
+    #[arg(long, default_value_t = 0.0)]
+    pub confirm_share: f64,
+    /// Retrain after this many feedback.
+    #[arg(long, default_value_t = 300)]
+    pub retrain_every: usize,
+    /// Send every label flipped: a poisoning campaign.
+    #[arg(long)]
+    pub flip_labels: bool,
+    /// Seed of the split and of the simulated users.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -6,6 +6,7 @@
 //! below. The resolved [`ServeConfig`] is what the rest of the daemon sees.
 
 use crate::cli::{LogFormat, ServeArgs};
+use crate::retrain::RetrainSettings;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,7 +32,25 @@ pub struct FileConfig {
     /// Requests per minute by tier name; 0 means unlimited.
     #[serde(default)]
     pub tiers: BTreeMap<String, u32>,
+    #[serde(default)]
+    pub retrain: RetrainFile,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrainFile {
+    /// Cron expression with seconds (`0 0 3 * * Sun`), or "off".
+    pub schedule: Option<String>,
+    /// How many model versions the registry keeps (0: all).
+    pub keep_versions: Option<usize>,
+    pub feedback_weight: Option<f64>,
+    pub holdout_fraction: Option<f64>,
+    pub base_tolerance: Option<f64>,
+    pub max_share_per_key: Option<f64>,
+}
+
+/// The default retrain schedule: Sundays at 03:00 (the plan's weekly retrain).
+pub const DEFAULT_SCHEDULE: &str = "0 0 3 * * Sun";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +114,10 @@ pub struct ServeConfig {
     pub keys_file: PathBuf,
     pub limits: Limits,
     pub tiers: BTreeMap<String, u32>,
+    /// Cron expression, or None when scheduled retraining is off.
+    pub retrain_schedule: Option<String>,
+    pub retrain: RetrainSettings,
+    pub keep_versions: usize,
 }
 
 impl ServeConfig {
@@ -199,6 +222,30 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     };
     let mut tiers = default_tiers();
     tiers.extend(file.tiers);
+    let schedule = args
+        .retrain_schedule
+        .clone()
+        .or(file.retrain.schedule)
+        .unwrap_or_else(|| DEFAULT_SCHEDULE.to_string());
+    let defaults_retrain = RetrainSettings::default();
+    let retrain = RetrainSettings {
+        feedback_weight: file
+            .retrain
+            .feedback_weight
+            .unwrap_or(defaults_retrain.feedback_weight),
+        holdout_fraction: file
+            .retrain
+            .holdout_fraction
+            .unwrap_or(defaults_retrain.holdout_fraction),
+        base_tolerance: file
+            .retrain
+            .base_tolerance
+            .unwrap_or(defaults_retrain.base_tolerance),
+        max_share_per_key: file
+            .retrain
+            .max_share_per_key
+            .unwrap_or(defaults_retrain.max_share_per_key),
+    };
     let config = ServeConfig {
         keys_file: args
             .keys_file
@@ -220,6 +267,9 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         auth_required,
         limits,
         tiers,
+        retrain_schedule: (!schedule.trim().eq_ignore_ascii_case("off")).then_some(schedule),
+        retrain,
+        keep_versions: file.retrain.keep_versions.unwrap_or(20),
     };
     validate(&config)?;
     Ok(config)
@@ -238,6 +288,21 @@ fn validate(config: &ServeConfig) -> Result<()> {
     }
     if config.limits.request_timeout.is_zero() {
         bail!("request_timeout_ms must be positive");
+    }
+    let r = &config.retrain;
+    if !(r.feedback_weight.is_finite() && r.feedback_weight > 0.0) {
+        bail!("retrain.feedback_weight must be a positive number");
+    }
+    if !(0.0..1.0).contains(&r.holdout_fraction) {
+        bail!("retrain.holdout_fraction must be in [0, 1)");
+    }
+    let tolerance_ok = (0.0..=1.0).contains(&r.base_tolerance);
+    let share_ok = r.max_share_per_key > 0.0 && r.max_share_per_key <= 1.0;
+    if !(tolerance_ok && share_ok) {
+        bail!("retrain.base_tolerance must be in [0, 1] and retrain.max_share_per_key in (0, 1]");
+    }
+    if let Some(schedule) = &config.retrain_schedule {
+        crate::retrain::schedule::validate(schedule)?;
     }
     if config.recent_predictions == 0 {
         bail!("recent_predictions must be at least 1");

@@ -6,8 +6,6 @@ use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
 /// Something that happened, as streamed on `GET /events` (the SSE event name is `type`).
-// Model and alert events come from the retrain loop.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
@@ -40,7 +38,20 @@ pub enum Event {
         at_unix_ms: i64,
     },
     Alert {
+        id: u64,
         rule: String,
+        message: String,
+        at_unix_ms: i64,
+    },
+    RetrainProgress {
+        stage: String,
+        message: String,
+        at_unix_ms: i64,
+    },
+    RetrainFinished {
+        /// promoted, rejected, nothing_new or failed.
+        outcome: String,
+        version: Option<String>,
         message: String,
         at_unix_ms: i64,
     },
@@ -54,6 +65,8 @@ impl Event {
             Event::QueueChanged { .. } => "queue_changed",
             Event::ModelChanged { .. } => "model_changed",
             Event::Alert { .. } => "alert",
+            Event::RetrainProgress { .. } => "retrain_progress",
+            Event::RetrainFinished { .. } => "retrain_finished",
         }
     }
 }

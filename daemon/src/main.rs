@@ -1,5 +1,6 @@
 //! `sentimentd`: the self-learning sentiment analysis daemon and its one-shot commands.
 
+mod alerts;
 mod api;
 mod auth;
 mod cli;
@@ -11,8 +12,10 @@ mod metrics;
 mod progress;
 mod rate_limit;
 mod report;
+mod retrain;
 mod server;
 mod state;
+mod swap;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -21,6 +24,18 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Retrain(args) => {
+            return match commands::models::retrain(args) {
+                Ok(code) => code,
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Rollback(args) => commands::models::rollback(args),
+        Command::Models(args) => commands::models::models(args),
+        Command::Replay(args) => commands::replay::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Predict(args) => commands::predict::run(args),

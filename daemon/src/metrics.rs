@@ -113,6 +113,7 @@ pub struct Snapshot<'a> {
     pub test_accuracy: Option<f64>,
     pub average_confidence: Option<f64>,
     pub queue_pending: u64,
+    pub alerts_unacknowledged: usize,
 }
 
 /// Prometheus text exposition format 0.0.4.
@@ -173,6 +174,7 @@ pub fn render_prometheus(s: &Snapshot<'_>) -> String {
         let _ = writeln!(out, "# HELP sentiment_average_confidence Mean confidence of the recent predictions.\n# TYPE sentiment_average_confidence gauge\nsentiment_average_confidence {confidence}");
     }
     let _ = writeln!(out, "# HELP sentiment_queue_pending Items awaiting an operator's label.\n# TYPE sentiment_queue_pending gauge\nsentiment_queue_pending {}", s.queue_pending);
+    let _ = writeln!(out, "# HELP sentiment_alerts_unacknowledged Degradation alerts not yet acknowledged.\n# TYPE sentiment_alerts_unacknowledged gauge\nsentiment_alerts_unacknowledged {}", s.alerts_unacknowledged);
     let _ = writeln!(out, "# HELP sentiment_request_duration_seconds Request latency by route.\n# TYPE sentiment_request_duration_seconds histogram");
     for (i, route) in TRACKED_ROUTES.iter().enumerate() {
         m.latency[i].render(

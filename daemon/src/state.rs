@@ -45,6 +45,8 @@ pub struct AppState {
     pub keys: ArcSwap<KeyStore>,
     pub limits: RateLimits,
     pub recent: RecentPredictions,
+    pub alerts: crate::alerts::AlertBook,
+    pub retrain: crate::retrain::runner::RetrainRunner,
     pub started: Instant,
     /// Set to true to stop: listeners drain, event streams end.
     pub shutdown: tokio::sync::watch::Sender<bool>,
@@ -92,6 +94,17 @@ impl RecentPredictions {
     pub fn average_confidence(&self) -> Option<f64> {
         let ring = self.inner.lock().expect("ring lock");
         (!ring.items.is_empty()).then(|| ring.confidence_sum / ring.items.len() as f64)
+    }
+
+    /// Mean confidence and count of the kept predictions made by `version`.
+    pub fn average_confidence_for(&self, version: &str) -> (f64, usize) {
+        let ring = self.inner.lock().expect("ring lock");
+        let (sum, n) = ring
+            .items
+            .iter()
+            .filter(|r| r.model_version == version)
+            .fold((0.0, 0usize), |(s, n), r| (s + r.confidence, n + 1));
+        (if n == 0 { 0.0 } else { sum / n as f64 }, n)
     }
 
     /// Newest first.

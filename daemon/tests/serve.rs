@@ -128,6 +128,11 @@ fn openapi_document_lists_exactly_the_served_routes() {
         "/admin/queue/{id}",
         "/admin/feedback",
         "/admin/models",
+        "/admin/retrain",
+        "/admin/promote",
+        "/admin/rollback",
+        "/admin/alerts",
+        "/admin/alerts/{id}/ack",
     ]
     .into_iter()
     .map(String::from)

@@ -252,6 +252,39 @@ impl Registry {
         sync_dir(&dir)
     }
 
+    /// Deletes the oldest versions so that at most `keep` remain (0 keeps all). The
+    /// current version and its parent (the rollback target) are never deleted. A
+    /// version is renamed away first, so it disappears atomically. Returns what went.
+    pub fn prune(&self, keep: usize) -> Result<Vec<u32>, RegistryError> {
+        let versions = self.version_numbers()?;
+        if keep == 0 || versions.len() <= keep {
+            return Ok(Vec::new());
+        }
+        let current = self.current()?;
+        let parent = match current {
+            Some(v) => self.record(v)?.parent,
+            None => None,
+        };
+        let mut excess = versions.len() - keep;
+        let mut removed = Vec::new();
+        for version in versions {
+            if excess == 0 {
+                break;
+            }
+            if Some(version) == current || Some(version) == parent {
+                continue;
+            }
+            let dir = self.version_dir(version);
+            let trash = self.root.join(format!(".trash-{}", version_name(version)));
+            fs::rename(&dir, &trash).map_err(io(&dir))?;
+            fs::remove_dir_all(&trash).map_err(io(&trash))?;
+            removed.push(version);
+            excess -= 1;
+        }
+        sync_dir(&self.root)?;
+        Ok(removed)
+    }
+
     /// Moves the current pointer to `version`, atomically.
     pub fn set_current(&self, version: u32) -> Result<(), RegistryError> {
         if !self.model_path(version).exists() {
@@ -331,6 +364,23 @@ mod tests {
             VersionStatus::Rejected
         );
         assert!(registry.add(&model, &record(1)).is_err());
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_the_current_and_its_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        let model = tiny_model();
+        for v in 1..=6 {
+            let mut r = record(v);
+            r.parent = (v > 1).then(|| v - 1);
+            registry.add(&model, &r).unwrap();
+        }
+        registry.set_current(3).unwrap();
+        let removed = registry.prune(3).unwrap();
+        assert_eq!(removed, vec![1, 4, 5]);
+        assert_eq!(registry.version_numbers().unwrap(), vec![2, 3, 6]);
+        assert!(registry.prune(0).unwrap().is_empty());
     }
 
     #[test]

@@ -148,6 +148,7 @@ pub async fn metrics(
         average_confidence: state.recent.average_confidence(),
         queue_pending,
         rate_limited: m.rate_limited.load(Relaxed),
+        alerts_unacknowledged: state.alerts.unacknowledged(),
         latency,
         uptime_seconds: state.started.elapsed().as_secs_f64(),
     })
@@ -171,6 +172,7 @@ async fn prometheus_response(state: &SharedState) -> Result<Response, ApiError> 
         test_accuracy: serving.test_accuracy(),
         average_confidence: state.recent.average_confidence(),
         queue_pending,
+        alerts_unacknowledged: state.alerts.unacknowledged(),
     });
     Ok((
         [(

@@ -8,6 +8,7 @@ mod events;
 mod extract;
 mod feedback;
 mod info;
+mod lifecycle;
 pub mod middleware;
 mod operator;
 mod predict;
@@ -95,11 +96,17 @@ pub fn routes(state: &SharedState) -> (Router<SharedState>, utoipa::openapi::Ope
         .routes(routes!(operator::resolve_queue_item))
         .routes(routes!(operator::list_feedback))
         .routes(routes!(operator::models))
+        .routes(routes!(lifecycle::promote))
+        .routes(routes!(lifecycle::rollback))
+        .routes(routes!(lifecycle::alerts))
+        .routes(routes!(lifecycle::acknowledge_alert))
         .route_layer(mw::from_fn(middleware::require_operator))
         .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
-    // Streams live as long as the console does: no request timeout for them.
+    // Streams live as long as the console does, and a retrain with ?wait=true as long
+    // as training takes: no request timeout for them.
     let streams = OpenApiRouter::new()
         .routes(routes!(events::events))
+        .routes(routes!(lifecycle::start_retrain, lifecycle::retrain_status))
         .route_layer(mw::from_fn(middleware::require_operator))
         .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
     let timed = OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -226,6 +226,8 @@ pub struct MetricsResponse {
     pub average_confidence: Option<f64>,
     pub queue_pending: u64,
     pub rate_limited: u64,
+    /// Degradation alerts not yet acknowledged (see /admin/alerts).
+    pub alerts_unacknowledged: usize,
     pub latency: BTreeMap<String, LatencySummary>,
     pub uptime_seconds: f64,
 }

@@ -3,7 +3,9 @@
 pub mod eval;
 pub mod feedback;
 pub mod keys;
+pub mod models;
 pub mod predict;
+pub mod replay;
 pub mod serve;
 pub mod train;
 pub mod tune;

@@ -81,6 +81,8 @@ pub fn run(config: ServeConfig) -> Result<()> {
         metrics,
         keys: ArcSwap::from_pointee(keys),
         recent,
+        alerts: crate::alerts::AlertBook::open(config.data_dir.join("alerts.json")),
+        retrain: Default::default(),
         started,
         shutdown,
         config,
@@ -131,6 +133,16 @@ async fn serve(state: SharedState, started: Instant) -> Result<()> {
     tokio::spawn(listeners::watch_signals(state.clone()));
     tokio::spawn(listeners::reload_keys_when_changed(state.clone()));
     tokio::spawn(listeners::prune_rate_limits(state.clone()));
+    tokio::spawn(crate::swap::follow_registry(state.clone()));
+    tokio::spawn(crate::swap::watch_confidence(state.clone()));
+    // Kept alive until the listeners close.
+    let _scheduler = match &state.config.retrain_schedule {
+        Some(expression) => Some(crate::retrain::schedule::start(state.clone(), expression).await?),
+        None => {
+            tracing::info!("scheduled retraining is off");
+            None
+        }
+    };
 
     tracing::info!(
         listen = %local,

@@ -1,0 +1,214 @@
+//! `sentimentd retrain`, `sentimentd rollback` and `sentimentd models`: the registry
+//! from the command line, beside (or without) a running daemon, which follows the
+//! current pointer within a second.
+
+use crate::cli::{ModelsArgs, RetrainArgs, RollbackArgs};
+use crate::config::{database_path, registry_dir};
+use crate::retrain::{self, lock, Outcome, RetrainSettings};
+use crate::server::bootstrap::read_base_data;
+use anyhow::{anyhow, bail, Context, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use sentiment_data::registry::{
+    parse_version, version_name, Registry, VersionRecord, VersionStatus,
+};
+use sentiment_data::store::{Store, StoreOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code of `retrain` when no new version was promoted.
+pub const NOT_PROMOTED: u8 = 3;
+
+fn open_registry(data_dir: &std::path::Path) -> Result<Registry> {
+    let dir = registry_dir(data_dir);
+    if !dir.is_dir() {
+        bail!(
+            "no model registry in {} (start `sentimentd serve --data-dir {}` once to bootstrap one)",
+            data_dir.display(),
+            data_dir.display()
+        );
+    }
+    Ok(Registry::open(dir)?)
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
+}
+
+pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
+    let data_dir = args.data_dir.resolve();
+    let registry = open_registry(&data_dir)?;
+    let base_path: PathBuf = match args.base_data.clone() {
+        Some(path) => path,
+        None => registry
+            .record(1)
+            .ok()
+            .and_then(|r| r.notes.get("base_data").map(PathBuf::from))
+            .ok_or_else(|| {
+                anyhow!("pass --base-data PATH: version 1 does not say which dataset it came from")
+            })?,
+    };
+    let Some(_lock) = lock::try_lock(&data_dir)? else {
+        bail!(
+            "a retrain is already running on {} (the daemon's or another command's)",
+            data_dir.display()
+        );
+    };
+    let store = Store::open(&database_path(&data_dir), StoreOptions::default())
+        .with_context(|| format!("cannot open the feedback store in {}", data_dir.display()))?;
+    let feedback = retrain::accepted_feedback(&store)?;
+    let base = read_base_data(&base_path)
+        .with_context(|| format!("cannot read the base dataset {}", base_path.display()))?;
+    let defaults = RetrainSettings::default();
+    let settings = RetrainSettings {
+        feedback_weight: args.feedback_weight.unwrap_or(defaults.feedback_weight),
+        ..defaults
+    };
+    let outcome = retrain::run(
+        &registry,
+        &base,
+        &feedback,
+        &settings,
+        &sentiment_core::TrainConfig::default(),
+        &|p| {
+            if !args.json {
+                eprintln!("{}: {}", p.stage, p.message);
+            }
+        },
+    )?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        print_outcome(&outcome);
+    }
+    Ok(match outcome {
+        Outcome::Promoted { .. } => ExitCode::SUCCESS,
+        _ => ExitCode::from(NOT_PROMOTED),
+    })
+}
+
+fn print_outcome(outcome: &Outcome) {
+    let (comparison, record) = match outcome {
+        Outcome::NothingNew { reason } => {
+            println!("nothing to do: {reason}");
+            return;
+        }
+        Outcome::Promoted {
+            comparison, record, ..
+        }
+        | Outcome::Rejected {
+            comparison, record, ..
+        } => (comparison, record),
+    };
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(vec![
+        "".to_string(),
+        format!("current {}", comparison.current_version),
+        format!("candidate {}", record.name()),
+    ]);
+    table.add_row(vec![
+        "base test accuracy".to_string(),
+        percent(Some(comparison.current.base_test)),
+        percent(Some(comparison.candidate.base_test)),
+    ]);
+    table.add_row(vec![
+        format!(
+            "held-out feedback accuracy ({})",
+            comparison.feedback_holdout_size
+        ),
+        percent(comparison.current.feedback_holdout),
+        percent(comparison.candidate.feedback_holdout),
+    ]);
+    println!("{table}");
+    println!(
+        "{} in {:.2} s: {}",
+        record.name(),
+        comparison.seconds,
+        record.decision
+    );
+}
+
+pub fn rollback(args: RollbackArgs) -> Result<()> {
+    let data_dir = args.data_dir.resolve();
+    let registry = open_registry(&data_dir)?;
+    let current = registry
+        .current()?
+        .context("the registry has no current version")?;
+    let target = match &args.version {
+        Some(v) => parse_version(v).ok_or_else(|| anyhow!("{v:?} is not a version such as v2"))?,
+        None => registry.record(current)?.parent.ok_or_else(|| {
+            anyhow!(
+                "{} has no parent; name the version to roll back to",
+                version_name(current)
+            )
+        })?,
+    };
+    if target == current {
+        bail!("{} is already current", version_name(target));
+    }
+    let mut record = registry.record(target)?;
+    if record.status != VersionStatus::Promoted {
+        record.status = VersionStatus::Promoted;
+        record.decision = format!("rolled back to by an operator (was: {})", record.decision);
+        registry.update_record(&record)?;
+    }
+    registry.set_current(target)?;
+    eprintln!(
+        "current: {} (was {}); a running daemon switches within a second",
+        version_name(target),
+        version_name(current)
+    );
+    Ok(())
+}
+
+pub fn models(args: ModelsArgs) -> Result<()> {
+    let data_dir = args.data_dir.resolve();
+    let registry = open_registry(&data_dir)?;
+    let current = registry.current()?;
+    let versions = registry.versions()?;
+    if args.json {
+        let out: Vec<serde_json::Value> = versions
+            .iter()
+            .map(|r| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["current"] = serde_json::Value::Bool(Some(r.version) == current);
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("{}", history_table(&versions, current));
+    Ok(())
+}
+
+/// The version history as a table.
+pub fn history_table(versions: &[VersionRecord], current: Option<u32>) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(vec![
+        "version",
+        "status",
+        "base test",
+        "held-out feedback",
+        "feedback rows",
+        "decision",
+    ]);
+    for r in versions {
+        let accuracy = |name: &str| percent(r.evaluations.get(name).map(|e| e.accuracy));
+        let feedback_rows = r.training_rows.get("feedback_train").copied().unwrap_or(0);
+        let mut status = format!("{:?}", r.status).to_lowercase();
+        if Some(r.version) == current {
+            status.push_str(" (current)");
+        }
+        table.add_row(vec![
+            r.name(),
+            status,
+            accuracy("base_test"),
+            accuracy("feedback_holdout"),
+            feedback_rows.to_string(),
+            r.decision.clone(),
+        ]);
+    }
+    table
+}

@@ -1,0 +1,249 @@
+//! `sentimentd replay`: drives a running daemon through its API with a stream of
+//! labelled texts, as users would: predict each, correct (a share of) the wrong ones,
+//! optionally confirm the right ones, retrain every N feedback, and measure every
+//! served version on a held-out part of the stream. It is the proof that the loop
+//! improves the model where it is used, and a tool to try it on your own data.
+
+use crate::cli::ReplayArgs;
+use crate::datasets;
+use anyhow::{bail, Context, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use sentiment_data::{stratified_split, Example};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// A client for the daemon: over its Unix socket (operator routes need no key there)
+/// or over TCP with an admin key.
+struct Daemon {
+    client: reqwest::blocking::Client,
+    base: String,
+    key: Option<String>,
+}
+
+impl Daemon {
+    fn connect(args: &ReplayArgs) -> Result<Daemon> {
+        let builder = reqwest::blocking::Client::builder().timeout(Duration::from_secs(600));
+        let (client, base) = match &args.url {
+            Some(url) => (builder.build()?, url.trim_end_matches('/').to_string()),
+            None => {
+                let socket = crate::config::socket_path(&args.data_dir.resolve());
+                if !socket.exists() {
+                    bail!("no daemon socket at {}: is `sentimentd serve` running on that data directory? (or pass --url and --key)", socket.display());
+                }
+                (
+                    builder.unix_socket(socket).build()?,
+                    "http://localhost".to_string(),
+                )
+            }
+        };
+        Ok(Daemon {
+            client,
+            base,
+            key: args.key.clone(),
+        })
+    }
+
+    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .with_context(|| format!("cannot reach the daemon at {}", self.base))?;
+        let status = response.status();
+        let value: Value = response.json().unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!(
+                "{path}: {status}: {}",
+                value["error"]["message"].as_str().unwrap_or("no message")
+            );
+        }
+        Ok(value)
+    }
+
+    fn post(&self, path: &str, body: Value) -> Result<Value> {
+        self.call(reqwest::Method::POST, path, Some(body))
+    }
+
+    fn get(&self, path: &str) -> Result<Value> {
+        self.call(reqwest::Method::GET, path, None)
+    }
+
+    /// Accuracy of the served model on labelled examples, and its version.
+    fn accuracy(&self, examples: &[Example]) -> Result<(String, f64)> {
+        let mut correct = 0usize;
+        let mut version = String::new();
+        for chunk in examples.chunks(500) {
+            let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
+            let out = self.post("/predict/batch", json!({ "texts": texts }))?;
+            version = out["model_version"].as_str().unwrap_or("?").to_string();
+            for (p, e) in out["predictions"]
+                .as_array()
+                .context("no predictions")?
+                .iter()
+                .zip(chunk)
+            {
+                correct += usize::from(p["label"].as_str() == Some(e.label.as_str()));
+            }
+        }
+        Ok((version, correct as f64 / examples.len().max(1) as f64))
+    }
+}
+
+#[derive(Default, serde::Serialize)]
+struct Tally {
+    predicted: usize,
+    wrong: usize,
+    corrections: usize,
+    confirmations: usize,
+    retrains: Vec<Value>,
+}
+
+pub fn run(args: ReplayArgs) -> Result<()> {
+    let examples = datasets::read(&args.stream, false)?;
+    let (mut stream, held_out) = stratified_split(&examples, args.holdout, args.seed)
+        .context("cannot split the stream into replayed and held-out parts")?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(args.seed);
+    stream.shuffle(&mut rng);
+    let daemon = Daemon::connect(&args)?;
+    eprintln!(
+        "replaying {} texts ({} held out) against {}",
+        stream.len(),
+        held_out.len(),
+        daemon.base
+    );
+    let started = Instant::now();
+    let mut held_out_by_version: BTreeMap<String, f64> = BTreeMap::new();
+    let (version, accuracy) = daemon.accuracy(&held_out)?;
+    eprintln!("{version}: {:.2}% on the held-out stream", accuracy * 100.0);
+    held_out_by_version.insert(version, accuracy);
+
+    let mut tally = Tally::default();
+    let mut since_retrain = 0usize;
+    for example in &stream {
+        let p = daemon.post("/predict", json!({ "text": example.text }))?;
+        tally.predicted += 1;
+        let right = p["label"].as_str() == Some(example.label.as_str());
+        tally.wrong += usize::from(!right);
+        // Users correct some of the mistakes; with --flip-labels they lie.
+        let share = if right {
+            args.confirm_share
+        } else {
+            args.correct_share
+        };
+        if rng.random::<f64>() >= share {
+            continue;
+        }
+        let label = if args.flip_labels {
+            example.label.flipped()
+        } else {
+            example.label
+        };
+        daemon.post(
+            "/feedback",
+            json!({ "prediction_id": p["prediction_id"], "correct_label": label.as_str() }),
+        )?;
+        if right {
+            tally.confirmations += 1;
+        } else {
+            tally.corrections += 1;
+        }
+        since_retrain += 1;
+        if since_retrain >= args.retrain_every {
+            since_retrain = 0;
+            retrain(&daemon, &held_out, &mut tally, &mut held_out_by_version)?;
+        }
+    }
+    if since_retrain > 0 {
+        retrain(&daemon, &held_out, &mut tally, &mut held_out_by_version)?;
+    }
+
+    let models = daemon.get("/admin/models")?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "tally": tally,
+                "held_out_accuracy": held_out_by_version,
+                "models": models,
+                "seconds": started.elapsed().as_secs_f64(),
+            }))?
+        );
+        return Ok(());
+    }
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(vec![
+        "version",
+        "status",
+        "base test",
+        "held-out feedback",
+        "held-out stream",
+        "decision",
+    ]);
+    for m in models.as_array().context("bad /admin/models")? {
+        let version = m["version"].as_str().unwrap_or("?");
+        let pct = |v: &Value| {
+            v.as_f64()
+                .map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
+        };
+        let mut status = m["status"].as_str().unwrap_or("").to_string();
+        if m["current"] == true {
+            status.push_str(" (current)");
+        }
+        table.add_row(vec![
+            version.to_string(),
+            status,
+            pct(&m["accuracy"]["base_test"]),
+            pct(&m["accuracy"]["feedback_holdout"]),
+            held_out_by_version
+                .get(version)
+                .map_or("-".into(), |a| format!("{:.2}%", a * 100.0)),
+            m["decision"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(90)
+                .collect(),
+        ]);
+    }
+    println!("{table}");
+    println!(
+        "{} predicted, {} wrong; sent {} corrections and {} confirmations; {} retrains in {:.1} s",
+        tally.predicted,
+        tally.wrong,
+        tally.corrections,
+        tally.confirmations,
+        tally.retrains.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn retrain(
+    daemon: &Daemon,
+    held_out: &[Example],
+    tally: &mut Tally,
+    held_out_by_version: &mut BTreeMap<String, f64>,
+) -> Result<()> {
+    let report = daemon.post("/admin/retrain?wait=true", json!({}))?;
+    eprintln!(
+        "retrain: {} {}",
+        report["outcome"].as_str().unwrap_or("?"),
+        report["message"].as_str().unwrap_or("")
+    );
+    if report["outcome"] == "promoted" {
+        let (version, accuracy) = daemon.accuracy(held_out)?;
+        eprintln!("{version}: {:.2}% on the held-out stream", accuracy * 100.0);
+        held_out_by_version.insert(version, accuracy);
+    }
+    tally.retrains.push(report);
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The daemon's side of retraining: one at a time, off the async workers, with
+//! progress on the event bus and a hot swap when the candidate is promoted. Used by
+//! `POST /admin/retrain` and by the cron schedule.
+
+use super::{lock, Outcome, Progress};
+use crate::events::{now_unix_ms, Event};
+use crate::server::bootstrap::{read_base_data, BaseData};
+use crate::state::SharedState;
+use anyhow::{anyhow, Context, Result};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+use utoipa::ToSchema;
+
+/// How a retrain ended, as `/admin/retrain` reports it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RetrainReport {
+    /// promoted, rejected, nothing_new or failed.
+    pub outcome: String,
+    /// The candidate version, when one was trained.
+    pub version: Option<String>,
+    /// What happened, in words (the gate's reason for promoted and rejected).
+    pub message: String,
+    /// cron, operator...
+    pub trigger: String,
+    pub started_unix_ms: i64,
+    pub finished_unix_ms: i64,
+    /// Accuracies of current and candidate as the gate saw them.
+    #[schema(value_type = Object)]
+    pub comparison: Option<serde_json::Value>,
+}
+
+/// Refused because a retrain is already running.
+#[derive(Debug)]
+pub struct AlreadyRunning;
+
+#[derive(Default)]
+pub struct RetrainRunner {
+    running: AtomicBool,
+    last: Mutex<Option<RetrainReport>>,
+    /// The base dataset, read once and kept (it does not change under a daemon).
+    base: Mutex<Option<Arc<BaseData>>>,
+}
+
+impl RetrainRunner {
+    pub fn is_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    pub fn last(&self) -> Option<RetrainReport> {
+        self.last.lock().expect("runner lock").clone()
+    }
+}
+
+/// Starts a retrain in the background; the receiver gets its report.
+pub fn start(
+    state: &SharedState,
+    trigger: &str,
+) -> Result<oneshot::Receiver<RetrainReport>, AlreadyRunning> {
+    if state
+        .retrain
+        .running
+        .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+        .is_err()
+    {
+        return Err(AlreadyRunning);
+    }
+    let (sender, receiver) = oneshot::channel();
+    let state = state.clone();
+    let trigger = trigger.to_string();
+    tokio::task::spawn_blocking(move || {
+        let started = now_unix_ms();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&state)))
+            .unwrap_or_else(|_| Err(anyhow!("the retrain panicked")));
+        let report = report(result, &trigger, started);
+        state.events.publish(Event::RetrainFinished {
+            outcome: report.outcome.clone(),
+            version: report.version.clone(),
+            message: report.message.clone(),
+            at_unix_ms: report.finished_unix_ms,
+        });
+        *state.retrain.last.lock().expect("runner lock") = Some(report.clone());
+        state.retrain.running.store(false, Ordering::SeqCst);
+        let _ = sender.send(report);
+    });
+    Ok(receiver)
+}
+
+fn report(result: Result<Outcome>, trigger: &str, started: i64) -> RetrainReport {
+    let mut report = RetrainReport {
+        outcome: String::new(),
+        version: None,
+        message: String::new(),
+        trigger: trigger.to_string(),
+        started_unix_ms: started,
+        finished_unix_ms: now_unix_ms(),
+        comparison: None,
+    };
+    match result {
+        Ok(Outcome::NothingNew { reason }) => {
+            report.outcome = "nothing_new".into();
+            report.message = reason;
+        }
+        Ok(Outcome::Promoted {
+            record, comparison, ..
+        }) => {
+            report.outcome = "promoted".into();
+            report.version = Some(record.name());
+            report.message = record.decision.clone();
+            report.comparison = serde_json::to_value(comparison).ok();
+        }
+        Ok(Outcome::Rejected {
+            record, comparison, ..
+        }) => {
+            report.outcome = "rejected".into();
+            report.version = Some(record.name());
+            report.message = record.decision.clone();
+            report.comparison = serde_json::to_value(comparison).ok();
+        }
+        Err(error) => {
+            tracing::error!("retrain failed: {error:#}");
+            report.outcome = "failed".into();
+            report.message = format!("{error:#}");
+        }
+    }
+    report
+}
+
+/// Where the base dataset is: the configured path, else the one version 1 was
+/// bootstrapped from.
+pub fn base_data_path(state: &SharedState) -> Result<PathBuf> {
+    if let Some(path) = &state.config.base_data {
+        return Ok(path.clone());
+    }
+    let from_v1 = state
+        .registry
+        .record(1)
+        .ok()
+        .and_then(|r| r.notes.get("base_data").cloned());
+    from_v1.map(PathBuf::from).ok_or_else(|| {
+        anyhow!("no base dataset to retrain with: pass --base-data (or set SENTIMENT_BASE_DATA)")
+    })
+}
+
+fn run(state: &SharedState) -> Result<Outcome> {
+    let Some(_lock) = lock::try_lock(&state.config.data_dir)? else {
+        return Err(anyhow!(
+            "another retrain (e.g. `sentimentd retrain`) is running on this data directory"
+        ));
+    };
+    let publish = |p: Progress| {
+        state.events.publish(Event::RetrainProgress {
+            stage: p.stage.to_string(),
+            message: p.message,
+            at_unix_ms: now_unix_ms(),
+        })
+    };
+    let base = {
+        let mut cached = state.retrain.base.lock().expect("runner lock");
+        match cached.as_ref() {
+            Some(base) => base.clone(),
+            None => {
+                let path = base_data_path(state)?;
+                publish(Progress {
+                    stage: "read",
+                    message: format!("reading the base dataset {}", path.display()),
+                });
+                let base =
+                    Arc::new(read_base_data(&path).with_context(|| {
+                        format!("cannot read the base dataset {}", path.display())
+                    })?);
+                *cached = Some(base.clone());
+                base
+            }
+        }
+    };
+    let feedback = super::accepted_feedback(&state.store)?;
+    let outcome = super::run(
+        &state.registry,
+        &base,
+        &feedback,
+        &state.config.retrain,
+        &sentiment_core::TrainConfig::default(),
+        &publish,
+    )?;
+    if let Outcome::Promoted { version, .. } = &outcome {
+        crate::swap::swap_to(state, *version)?;
+    }
+    if let Err(error) = state.registry.prune(state.config.keep_versions) {
+        tracing::warn!(%error, "could not prune old model versions");
+    }
+    Ok(outcome)
+}
