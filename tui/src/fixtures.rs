@@ -1,0 +1,69 @@
+//! Builders for test data shared by the unit tests of state, app and views.
+
+use std::collections::BTreeMap;
+
+use crate::api::{Event, Label, ModelVersion, Prediction, QueueCounts, QueueItem, QueuePage};
+use crate::message::Msg;
+
+/// 2026-11-28 12:00:30.5 UTC, a fixed "now" (off bucket edges) so rendered times are stable.
+pub const NOW: i64 = 1_795_867_230_500;
+
+pub fn prediction(id: &str, text: &str, label: Label, confidence: f64, at: i64) -> Prediction {
+    Prediction {
+        id: id.into(),
+        text: text.into(),
+        label,
+        confidence,
+        model_version: "v1".into(),
+        created_unix_ms: at,
+        low_confidence: confidence < 0.7,
+        latency_us: Some(40),
+    }
+}
+
+pub fn prediction_event(id: &str, text: &str, label: Label, confidence: f64, at: i64) -> Msg {
+    Msg::Event(Event::Prediction(prediction(
+        id, text, label, confidence, at,
+    )))
+}
+
+pub fn queue_item(id: i64, text: &str, state: &str) -> QueueItem {
+    QueueItem {
+        id,
+        kind: "low_confidence".into(),
+        text: text.into(),
+        predicted_label: Some(Label::Positive),
+        confidence: Some(0.55),
+        model_version: Some("v1".into()),
+        created_unix_ms: NOW - 60_000,
+        state: state.into(),
+        label: None,
+        resolved_unix_ms: None,
+    }
+}
+
+pub fn queue_page(items: Vec<QueueItem>) -> Msg {
+    let pending = items.iter().filter(|i| i.state == "pending").count() as u64;
+    Msg::Queue(QueuePage {
+        counts: QueueCounts {
+            pending,
+            open_low_confidence: pending,
+            labelled: 7,
+            ..Default::default()
+        },
+        items,
+    })
+}
+
+pub fn model(version: &str, current: bool, status: &str, base: f64) -> ModelVersion {
+    ModelVersion {
+        version: version.into(),
+        current,
+        status: status.into(),
+        created_unix_ms: NOW - 3_600_000,
+        parent: None,
+        accuracy: BTreeMap::from([("base_test".to_owned(), base)]),
+        training_rows: BTreeMap::from([("base".to_owned(), 67_349)]),
+        decision: format!("{status} by test"),
+    }
+}
