@@ -9,15 +9,23 @@
 //! The intercept `b` is not regularised. Both cores are used: `X w` row-parallel, and
 //! `X^T r` column-parallel over a transposed copy of `X`, so no two threads write one
 //! gradient entry.
+//!
+//! Two exact transformations make the optimiser's job smaller without changing the
+//! minimiser: columns that are multiples of one another are merged into one (see
+//! [`MergedColumns`]), and the parameters are rescaled by the Hessian's diagonal
+//! (Jacobi preconditioning). The weights are mapped back at the end.
 
 use crate::dense::ParamVector;
 use crate::sparse::CsrMatrix;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use smartcore::optimization::first_order::lbfgs::LBFGS;
 use smartcore::optimization::first_order::FirstOrderOptimizer;
 use smartcore::optimization::line_search::Backtracking;
 use smartcore::optimization::FunctionOrder;
+use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
 /// Optimiser settings.
@@ -76,16 +84,6 @@ pub enum FitError {
     BadC(f64),
 }
 
-/// `ln(1 + e^z)` without overflow.
-#[inline]
-fn softplus(z: f64) -> f64 {
-    if z > 0.0 {
-        z + (-z).exp().ln_1p()
-    } else {
-        z.exp().ln_1p()
-    }
-}
-
 #[inline]
 pub(crate) fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
@@ -96,14 +94,44 @@ pub(crate) fn sigmoid(z: f64) -> f64 {
     }
 }
 
+/// `(ln(1 + e^z), sigmoid(z))` from one `exp`, without overflow.
+///
+/// `ln(1 + e)` rather than `ln_1p(e)`: with `e` in (0, 1] the two differ by at most
+/// about 1e-16 in absolute terms, far below what the optimiser can see in a sum of
+/// losses, and `ln` costs half as much (`ln_1p` was a third of the row pass).
+#[inline]
+fn softplus_and_sigmoid(z: f64) -> (f64, f64) {
+    let e = (-z.abs()).exp();
+    let softplus = z.max(0.0) + (1.0 + e).ln();
+    let sigmoid = if z >= 0.0 { 1.0 } else { e } / (1.0 + e);
+    (softplus, sigmoid)
+}
+
+/// Rows (or columns) handled by one parallel task. Fixed-size chunks with their partial
+/// sums added in order keep every evaluation bit-for-bit reproducible, whatever the
+/// thread scheduling: rayon's own `sum` reduces in a schedule-dependent order, and a
+/// last-bit difference in the objective can change L-BFGS's path.
+const CHUNK: usize = 4096;
+
 /// The objective and its gradient over one data set. Parameters are `[w..., b]`.
 pub struct Objective<'a> {
-    x: &'a CsrMatrix,
+    x: Cow<'a, CsrMatrix>,
     x_t: CsrMatrix,
     targets: &'a [f64],
     /// Example weights divided by their sum.
     scaled_weights: Vec<f64>,
     lambda: f64,
+}
+
+/// Buffers one evaluation needs, kept between evaluations.
+#[derive(Default)]
+struct Workspace {
+    /// The unscaled parameters `[w..., b]` (preconditioned evaluations only).
+    params: Vec<f64>,
+    /// `s_i (sigmoid(z_i) - y_i)` per row.
+    residuals: Vec<f64>,
+    /// One partial sum per chunk.
+    partials: Vec<f64>,
 }
 
 impl<'a> Objective<'a> {
@@ -113,6 +141,29 @@ impl<'a> Objective<'a> {
         weights: &[f64],
         c: f64,
     ) -> Result<Self, FitError> {
+        Self::with_transpose(Cow::Borrowed(x), None, targets, weights, c)
+    }
+
+    /// As [`Objective::new`], with `x`'s transpose when the caller already has it.
+    fn with_transpose(
+        x: Cow<'a, CsrMatrix>,
+        x_t: Option<CsrMatrix>,
+        targets: &'a [f64],
+        weights: &[f64],
+        c: f64,
+    ) -> Result<Self, FitError> {
+        let total = Self::check(&x, targets, weights, c)?;
+        Ok(Objective {
+            x_t: x_t.unwrap_or_else(|| x.transpose()),
+            x,
+            targets,
+            scaled_weights: weights.iter().map(|w| w / total).collect(),
+            lambda: 1.0 / (c * total),
+        })
+    }
+
+    /// Refuses inputs no objective can be made of; returns the total example weight.
+    fn check(x: &CsrMatrix, targets: &[f64], weights: &[f64], c: f64) -> Result<f64, FitError> {
         if x.n_rows() == 0 {
             return Err(FitError::Empty);
         }
@@ -130,13 +181,7 @@ impl<'a> Objective<'a> {
         if !(total.is_finite() && total > 0.0) || weights.iter().any(|&w| w.is_nan() || w < 0.0) {
             return Err(FitError::BadWeights);
         }
-        Ok(Objective {
-            x,
-            x_t: x.transpose(),
-            targets,
-            scaled_weights: weights.iter().map(|w| w / total).collect(),
-            lambda: 1.0 / (c * total),
-        })
+        Ok(total)
     }
 
     pub fn n_params(&self) -> usize {
@@ -145,29 +190,103 @@ impl<'a> Objective<'a> {
 
     /// Objective value at `params`, writing its gradient into `gradient`.
     pub fn value_and_gradient(&self, params: &[f64], gradient: &mut [f64]) -> f64 {
+        self.evaluate(params, gradient, &mut Workspace::default())
+    }
+
+    /// The diagonal of the objective's Hessian at `w = 0, b = 0` (where every
+    /// `sigmoid(z_i)` is 1/2): `lambda + (1/4) sum_i s_i x_ij^2` for weight `j`, and 1/4
+    /// for the intercept.
+    fn hessian_diagonal_at_zero(&self) -> Vec<f64> {
+        let mut diagonal: Vec<f64> = (0..self.x.n_cols)
+            .into_par_iter()
+            .with_min_len(CHUNK)
+            .map(|j| {
+                let (rows, values) = self.x_t.row(j);
+                let sum: f64 = rows
+                    .iter()
+                    .zip(values)
+                    .map(|(&i, &v)| self.scaled_weights[i as usize] * (v as f64) * (v as f64))
+                    .sum();
+                self.lambda + 0.25 * sum
+            })
+            .collect();
+        diagonal.push(0.25);
+        diagonal
+    }
+
+    /// Value and gradient in preconditioned coordinates: the parameters are `v` with
+    /// `[w..., b] = scale * v` (element-wise), and the gradient is with respect to `v`.
+    fn evaluate_scaled(
+        &self,
+        params: &[f64],
+        scale: &[f64],
+        gradient: &mut [f64],
+        workspace: &mut Workspace,
+    ) -> f64 {
+        let mut unscaled = std::mem::take(&mut workspace.params);
+        unscaled.clear();
+        unscaled.extend(params.iter().zip(scale).map(|(v, d)| v * d));
+        let value = self.evaluate(&unscaled, gradient, workspace);
+        workspace.params = unscaled;
+        // d f / d v_j = d_j * d f / d w_j.
+        gradient
+            .par_chunks_mut(CHUNK)
+            .zip(scale.par_chunks(CHUNK))
+            .for_each(|(g, d)| g.iter_mut().zip(d).for_each(|(g, d)| *g *= d));
+        value
+    }
+
+    fn evaluate(&self, params: &[f64], gradient: &mut [f64], workspace: &mut Workspace) -> f64 {
+        let n_rows = self.x.n_rows();
         let n_features = self.x.n_cols;
         let (w, b) = (&params[..n_features], params[n_features]);
-        // Residuals r_i = s_i (sigmoid(z_i) - y_i) and per-row losses, row-parallel.
-        let (residuals, losses): (Vec<f64>, Vec<f64>) = (0..self.x.n_rows())
-            .into_par_iter()
-            .with_min_len(2048)
-            .map(|i| {
-                let z = self.x.row_dot(i, w) + b;
-                let s = self.scaled_weights[i];
-                let y = self.targets[i];
-                (s * (sigmoid(z) - y), s * (softplus(z) - y * z))
-            })
-            .unzip();
-        let penalty: f64 = w.par_iter().with_min_len(8192).map(|v| v * v).sum::<f64>();
-        let value = losses.iter().sum::<f64>() + 0.5 * self.lambda * penalty;
-        // Gradient w.r.t. w: X^T r + lambda w, column-parallel over the transpose.
-        gradient[..n_features]
-            .par_iter_mut()
-            .with_min_len(2048)
+        let Workspace {
+            residuals,
+            partials,
+            ..
+        } = workspace;
+        residuals.resize(n_rows, 0.0);
+        partials.resize(n_rows.div_ceil(CHUNK).max(n_features.div_ceil(CHUNK)), 0.0);
+
+        // Row pass: residuals r_i = s_i (sigmoid(z_i) - y_i) and the loss, row-parallel.
+        residuals
+            .par_chunks_mut(CHUNK)
+            .zip(partials.par_iter_mut())
             .enumerate()
-            .for_each(|(j, g)| *g = self.x_t.row_dot(j, &residuals) + self.lambda * w[j]);
+            .for_each(|(chunk, (residuals, partial))| {
+                let first = chunk * CHUNK;
+                let mut loss = 0.0;
+                for (k, r) in residuals.iter_mut().enumerate() {
+                    let i = first + k;
+                    let z = self.x.row_dot(i, w) + b;
+                    let (s, y) = (self.scaled_weights[i], self.targets[i]);
+                    let (softplus, sigmoid) = softplus_and_sigmoid(z);
+                    *r = s * (sigmoid - y);
+                    loss += s * (softplus - y * z);
+                }
+                *partial = loss;
+            });
+        let loss: f64 = partials[..n_rows.div_ceil(CHUNK)].iter().sum();
+
+        // Column pass: gradient X^T r + lambda w over the transpose, and the penalty.
+        let residuals = &*residuals;
+        gradient[..n_features]
+            .par_chunks_mut(CHUNK)
+            .zip(partials.par_iter_mut())
+            .enumerate()
+            .for_each(|(chunk, (gradient, partial))| {
+                let first = chunk * CHUNK;
+                let mut penalty = 0.0;
+                for (k, g) in gradient.iter_mut().enumerate() {
+                    let j = first + k;
+                    *g = self.x_t.row_dot(j, residuals) + self.lambda * w[j];
+                    penalty += w[j] * w[j];
+                }
+                *partial = penalty;
+            });
+        let penalty: f64 = partials[..n_features.div_ceil(CHUNK)].iter().sum();
         gradient[n_features] = residuals.iter().sum();
-        value
+        loss + 0.5 * self.lambda * penalty
     }
 }
 
@@ -179,28 +298,209 @@ type Evaluation = (Vec<f64>, f64, Vec<f64>);
 /// both, so this halves the passes over the data.
 struct CachedObjective<'a, 'o> {
     objective: &'o Objective<'a>,
-    last: Mutex<Option<Evaluation>>,
-    evaluations: Mutex<usize>,
+    /// Preconditioning: the parameters L-BFGS sees are `[w..., b] / scale`.
+    scale: Vec<f64>,
+    state: Mutex<CacheState>,
     on_evaluation: &'o (dyn Fn(usize, f64) + Sync),
+}
+
+#[derive(Default)]
+struct CacheState {
+    last: Option<Evaluation>,
+    evaluations: usize,
+    workspace: Workspace,
 }
 
 impl CachedObjective<'_, '_> {
     fn with_result<R>(&self, params: &[f64], read: impl FnOnce(f64, &[f64]) -> R) -> R {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((at, value, gradient)) = last.as_ref() {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let state = &mut *state;
+        if let Some((at, value, gradient)) = state.last.as_ref() {
             if at.as_slice() == params {
                 return read(*value, gradient);
             }
         }
-        let mut gradient = vec![0.0; params.len()];
-        let value = self.objective.value_and_gradient(params, &mut gradient);
-        let mut count = self.evaluations.lock().unwrap_or_else(|e| e.into_inner());
-        *count += 1;
-        (self.on_evaluation)(*count, value);
+        // Reuse the previous evaluation's buffers.
+        let (mut at, mut gradient) = match state.last.take() {
+            Some((at, _, gradient)) => (at, gradient),
+            None => (Vec::new(), vec![0.0; params.len()]),
+        };
+        let value = self.objective.evaluate_scaled(
+            params,
+            &self.scale,
+            &mut gradient,
+            &mut state.workspace,
+        );
+        state.evaluations += 1;
+        (self.on_evaluation)(state.evaluations, value);
         let out = read(value, &gradient);
-        *last = Some((params.to_vec(), value, gradient));
+        at.clear();
+        at.extend_from_slice(params);
+        state.last = Some((at, value, gradient));
         out
     }
+}
+
+/// Columns of `X` that are multiples of one another, merged into one column each.
+///
+/// If columns `x_k` (k in a group G) are all `+-` multiples of one unit profile `p`, the
+/// objective depends on their weights only through `t = sum_k x_k w_k` and the penalty
+/// `sum_k w_k^2`, and for a given `t` the penalty is smallest with `w_k` proportional to
+/// `+-|x_k|`. So the minimiser has that form, and the group can be replaced by the one
+/// column `N p` (`N^2 = sum_k |x_k|^2`) with weight `u`, `w_k = +-u |x_k| / N`: the map
+/// is an isometry onto the subspace holding the minimiser, so the merged problem has
+/// the same minimum, at the image of the same minimiser. On SST-2 (every
+/// phrase of each training sentence is a training text) n-grams of one rare phrase
+/// occur in exactly the same texts: this removes about a third of the columns, and
+/// the vectors L-BFGS works on shrink with them.
+struct MergedColumns {
+    /// `X` with each group's columns replaced by one.
+    x: CsrMatrix,
+    x_t: CsrMatrix,
+    /// For each original column, its merged column and `w_k / u`.
+    expansion: Vec<(u32, f64)>,
+}
+
+/// How far apart two unit column profiles may be, element by element, and still count
+/// as the same. The values are `f32` results of a few roundings (about 1e-7 relative),
+/// while columns that genuinely differ (another term frequency in one text) differ by
+/// far more than this.
+const SAME_PROFILE: f64 = 1e-6;
+
+/// Finds the groups of proportional columns; `None` when there are none.
+fn merge_proportional_columns(x: &CsrMatrix, x_t: &CsrMatrix) -> Option<MergedColumns> {
+    let n_cols = x.n_cols;
+    let norms: Vec<f64> = (0..n_cols)
+        .into_par_iter()
+        .with_min_len(CHUNK)
+        .map(|j| {
+            let (_, values) = x_t.row(j);
+            values
+                .iter()
+                .map(|&v| v as f64 * v as f64)
+                .sum::<f64>()
+                .sqrt()
+        })
+        .collect();
+    // Candidates share their set of rows: bucket columns by a hash of it.
+    let row_hashes: Vec<u64> = (0..n_cols)
+        .into_par_iter()
+        .with_min_len(CHUNK)
+        .map(|j| {
+            let mut hasher = rustc_hash::FxHasher::default();
+            x_t.row(j).0.hash(&mut hasher);
+            hasher.finish()
+        })
+        .collect();
+    // `sign * x_j / |x_j| == x_r / |x_r|` up to rounding, for representative `r`.
+    let same_profile = |j: usize, r: usize| -> Option<f64> {
+        let ((rows_j, values_j), (rows_r, values_r)) = (x_t.row(j), x_t.row(r));
+        if rows_j != rows_r || norms[j] == 0.0 || norms[r] == 0.0 {
+            return None;
+        }
+        let sign = if (values_j[0] >= 0.0) == (values_r[0] >= 0.0) {
+            1.0
+        } else {
+            -1.0
+        };
+        let close = values_j.iter().zip(values_r).all(|(&a, &b)| {
+            (sign * a as f64 / norms[j] - b as f64 / norms[r]).abs() <= SAME_PROFILE
+        });
+        close.then_some(sign)
+    };
+    // Each column joins the first earlier group whose representative it matches. Only
+    // the first few groups of a set of rows are tried, so that many columns sharing
+    // their rows but not their profile cannot make this quadratic; all-zero columns
+    // stay alone.
+    const CANDIDATES: usize = 8;
+    let mut representatives: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+    let mut group_of = vec![0u32; n_cols];
+    let mut signs = vec![1.0f64; n_cols];
+    let mut group_reps: Vec<u32> = Vec::new();
+    for j in 0..n_cols {
+        if norms[j] == 0.0 {
+            group_of[j] = group_reps.len() as u32;
+            group_reps.push(j as u32);
+            continue;
+        }
+        let bucket = representatives.entry(row_hashes[j]).or_default();
+        let found = bucket.iter().take(CANDIDATES).find_map(|&g| {
+            let r = group_reps[g as usize] as usize;
+            same_profile(j, r).map(|sign| (g, sign))
+        });
+        match found {
+            Some((g, sign)) => {
+                group_of[j] = g;
+                signs[j] = sign;
+            }
+            None => {
+                let g = group_reps.len() as u32;
+                group_reps.push(j as u32);
+                bucket.push(g);
+                group_of[j] = g;
+            }
+        }
+    }
+    let n_groups = group_reps.len();
+    if n_groups == n_cols {
+        return None;
+    }
+    let mut group_norms = vec![0.0f64; n_groups];
+    for j in 0..n_cols {
+        group_norms[group_of[j] as usize] += norms[j] * norms[j];
+    }
+    group_norms.iter_mut().for_each(|n| *n = n.sqrt());
+    let mut members = vec![0u32; n_groups];
+    group_of.iter().for_each(|&g| members[g as usize] += 1);
+    // A group's column is its representative's, rescaled to norm N; lone columns keep
+    // their values exactly.
+    let merged_value = |g: usize, v: f32| -> f32 {
+        if members[g] == 1 {
+            v
+        } else {
+            (v as f64 * group_norms[g] / norms[group_reps[g] as usize]) as f32
+        }
+    };
+    let mut merged_t = CsrMatrix::with_cols(x.n_rows());
+    let mut entries = Vec::new();
+    for (g, &r) in group_reps.iter().enumerate() {
+        let (rows, values) = x_t.row(r as usize);
+        entries.clear();
+        entries.extend(
+            rows.iter()
+                .zip(values)
+                .map(|(&i, &v)| (i, merged_value(g, v))),
+        );
+        merged_t.push_row(&entries);
+    }
+    // The rows keep each group's representative only. Groups are numbered in the order
+    // of their representatives' columns, so the rows stay sorted: no transposing back.
+    let mut merged = CsrMatrix::with_cols(n_groups);
+    for i in 0..x.n_rows() {
+        let (cols, values) = x.row(i);
+        entries.clear();
+        entries.extend(cols.iter().zip(values).filter_map(|(&c, &v)| {
+            let g = group_of[c as usize];
+            (group_reps[g as usize] == c).then(|| (g, merged_value(g as usize, v)))
+        }));
+        merged.push_row(&entries);
+    }
+    let expansion = (0..n_cols)
+        .map(|j| {
+            let g = group_of[j];
+            let factor = if members[g as usize] == 1 {
+                1.0
+            } else {
+                signs[j] * norms[j] / group_norms[g as usize]
+            };
+            (g, factor)
+        })
+        .collect();
+    Some(MergedColumns {
+        x: merged,
+        x_t: merged_t,
+        expansion,
+    })
 }
 
 /// Fits the model. `on_evaluation(count, objective)` is called after each pass over the
@@ -212,11 +512,29 @@ pub fn fit(
     config: &LogisticConfig,
     on_evaluation: &(dyn Fn(usize, f64) + Sync),
 ) -> Result<(LinearModel, FitReport), FitError> {
-    let objective = Objective::new(x, targets, weights, config.c)?;
+    // Refuse bad input before the work of merging columns.
+    Objective::check(x, targets, weights, config.c)?;
+    let x_t = x.transpose();
+    let (x, x_t, expansion) = match merge_proportional_columns(x, &x_t) {
+        Some(merged) => (Cow::Owned(merged.x), merged.x_t, Some(merged.expansion)),
+        None => (Cow::Borrowed(x), x_t, None),
+    };
+    let objective = Objective::with_transpose(x, Some(x_t), targets, weights, config.c)?;
+    // Diagonal (Jacobi) preconditioning: optimise over v with w_j = v_j / sqrt(H_jj),
+    // H_jj the Hessian's diagonal at the start. Feature frequencies span orders of
+    // magnitude, so that diagonal does too, and L-BFGS started from the identity spends
+    // many iterations learning it. Rescaling changes neither the objective's values nor
+    // its minimiser, only the path to it (on SST-2: 90 iterations to 57, ending nearer
+    // the minimum; 45 with the columns merged too).
+    let scale: Vec<f64> = objective
+        .hessian_diagonal_at_zero()
+        .iter()
+        .map(|h| 1.0 / h.sqrt())
+        .collect();
     let cached = CachedObjective {
         objective: &objective,
-        last: Mutex::new(None),
-        evaluations: Mutex::new(0),
+        scale,
+        state: Mutex::new(CacheState::default()),
         on_evaluation,
     };
     let f = |p: &ParamVector| cached.with_result(&p.0, |value, _| value);
@@ -236,12 +554,24 @@ pub fn fit(
     };
     let start = ParamVector(vec![0.0; objective.n_params()]);
     let result = optimiser.optimize(&f, &df, &start, &line_search);
-    let n_features = x.n_cols;
-    let model = LinearModel {
-        weights: result.x.0[..n_features].iter().map(|&v| v as f32).collect(),
-        bias: result.x.0[n_features] as f32,
+    let n_merged = objective.x.n_cols;
+    let unscaled = |k: usize| result.x.0[k] * cached.scale[k];
+    let weights = match &expansion {
+        Some(expansion) => expansion
+            .iter()
+            .map(|&(g, factor)| (factor * unscaled(g as usize)) as f32)
+            .collect(),
+        None => (0..n_merged).map(|j| unscaled(j) as f32).collect(),
     };
-    let evaluations = *cached.evaluations.lock().unwrap_or_else(|e| e.into_inner());
+    let model = LinearModel {
+        weights,
+        bias: unscaled(n_merged) as f32,
+    };
+    let evaluations = cached
+        .state
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .evaluations;
     Ok((
         model,
         FitReport {
@@ -339,6 +669,118 @@ mod tests {
         let largest = gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
         assert!(largest < 1e-4, "gradient {largest} after {report:?}");
         assert!((value - report.objective).abs() < 1e-5);
+    }
+
+    /// `problem`'s matrix with every column `c < copies` repeated, times `factor`, as
+    /// column `cols + c`; and a column occurring only in row 0 beside row 0's others.
+    fn with_proportional_columns(x: &CsrMatrix, copies: u32, factor: f32) -> CsrMatrix {
+        let cols = x.n_cols as u32;
+        let mut out = CsrMatrix::with_cols(x.n_cols + copies as usize + 1);
+        for i in 0..x.n_rows() {
+            let (c, v) = x.row(i);
+            let mut row: Vec<(u32, f32)> = c.iter().copied().zip(v.iter().copied()).collect();
+            let copied: Vec<(u32, f32)> = row
+                .iter()
+                .filter(|&&(c, _)| c < copies)
+                .map(|&(c, v)| (cols + c, v * factor))
+                .collect();
+            row.extend(copied);
+            if i == 0 {
+                row.push((cols + copies, 0.5));
+            }
+            out.push_row(&row);
+        }
+        out
+    }
+
+    #[test]
+    fn scaled_gradient_matches_finite_differences() {
+        let (x, y, s) = problem(30, 8, 11);
+        let objective = Objective::new(&x, &y, &s, 2.0).unwrap();
+        let n = objective.n_params();
+        let scale: Vec<f64> = (0..n)
+            .map(|i| 0.5 + (i as f64 * 0.71).cos().abs())
+            .collect();
+        let params: Vec<f64> = (0..n).map(|i| (i as f64 * 0.53).sin()).collect();
+        let mut workspace = Workspace::default();
+        let mut gradient = vec![0.0; n];
+        let value = objective.evaluate_scaled(&params, &scale, &mut gradient, &mut workspace);
+        let unscaled: Vec<f64> = params.iter().zip(&scale).map(|(v, d)| v * d).collect();
+        let mut scratch = vec![0.0; n];
+        assert_eq!(value, objective.value_and_gradient(&unscaled, &mut scratch));
+        let h = 1e-6;
+        for k in 0..n {
+            let mut plus = params.clone();
+            plus[k] += h;
+            let mut minus = params.clone();
+            minus[k] -= h;
+            let numeric = (objective.evaluate_scaled(&plus, &scale, &mut scratch, &mut workspace)
+                - objective.evaluate_scaled(&minus, &scale, &mut scratch, &mut workspace))
+                / (2.0 * h);
+            assert!(
+                (numeric - gradient[k]).abs() < 1e-6,
+                "component {k}: analytic {} numeric {numeric}",
+                gradient[k]
+            );
+        }
+    }
+
+    #[test]
+    fn merging_proportional_columns_is_an_isometry() {
+        let (x, y, s) = problem(60, 10, 5);
+        assert!(merge_proportional_columns(&x, &x.transpose()).is_none());
+        let x = with_proportional_columns(&x, 4, -2.5);
+        let merged = merge_proportional_columns(&x, &x.transpose()).expect("columns to merge");
+        // 4 copies merge with their originals, the row-0 column with nothing (row 0's
+        // other columns also occur elsewhere).
+        assert_eq!(merged.x.n_cols, x.n_cols - 4);
+        assert_eq!(merged.x_t, merged.x.transpose());
+        let full = Objective::new(&x, &y, &s, 1.5).unwrap();
+        let small = Objective::new(&merged.x, &y, &s, 1.5).unwrap();
+        let u: Vec<f64> = (0..small.n_params())
+            .map(|i| (i as f64 * 0.9).sin())
+            .collect();
+        let mut w: Vec<f64> = merged
+            .expansion
+            .iter()
+            .map(|&(g, factor)| factor * u[g as usize])
+            .collect();
+        w.push(u[merged.x.n_cols]);
+        let (mut g_small, mut g_full) = (vec![0.0; u.len()], vec![0.0; w.len()]);
+        let value_small = small.value_and_gradient(&u, &mut g_small);
+        let value_full = full.value_and_gradient(&w, &mut g_full);
+        assert!((value_small - value_full).abs() < 1e-6 * value_full.abs());
+        // The full gradient is the merged one mapped back: g_k = factor_k * g_u.
+        for (k, &(g, factor)) in merged.expansion.iter().enumerate() {
+            assert!((g_full[k] - factor * g_small[g as usize]).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn fit_with_merged_columns_reaches_a_stationary_point_of_the_full_objective() {
+        let (x, y, s) = problem(200, 20, 9);
+        let x = with_proportional_columns(&x, 6, 0.75);
+        let config = LogisticConfig {
+            gradient_tolerance: 1e-8,
+            ..LogisticConfig::default()
+        };
+        let (model, _) = fit(&x, &y, &s, &config, &|_, _| {}).unwrap();
+        assert_eq!(model.weights.len(), x.n_cols);
+        let objective = Objective::new(&x, &y, &s, config.c).unwrap();
+        let mut params: Vec<f64> = model.weights.iter().map(|&w| w as f64).collect();
+        params.push(model.bias as f64);
+        let mut gradient = vec![0.0; params.len()];
+        objective.value_and_gradient(&params, &mut gradient);
+        let largest = gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        assert!(largest < 1e-4, "gradient {largest}");
+        // A copy's weight is its original's times the factor, as at the minimum.
+        for c in 0..6 {
+            let (original, copy) = (model.weights[c], model.weights[20 + c]);
+            assert!(
+                (copy - 0.75 * original).abs() < 1e-5,
+                "{c}: {original} {copy}"
+            );
+        }
     }
 
     #[test]
