@@ -133,6 +133,7 @@ fn openapi_document_lists_exactly_the_served_routes() {
         "/admin/rollback",
         "/admin/alerts",
         "/admin/alerts/{id}/ack",
+        "/admin/explain",
     ]
     .into_iter()
     .map(String::from)
@@ -484,6 +485,23 @@ fn operator_routes_are_refused_on_tcp_without_an_admin_key() {
     }
     let models = get(&daemon.socket(), "/admin/models").json();
     assert_eq!(models[0]["version"], "v1");
+    // Explaining on the socket records nothing.
+    let before = get(&daemon.socket(), "/metrics").json()["total_predictions"].clone();
+    let e = post_json(
+        &daemon.socket(),
+        "/admin/explain",
+        &json!({"text": "dull and lifeless"}),
+    );
+    assert_eq!(e.status, 200, "{}", e.text());
+    assert_eq!(e.json()["label"], "negative");
+    assert!(!e.json()["explanation"]["towards_negative"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        get(&daemon.socket(), "/metrics").json()["total_predictions"],
+        before
+    );
     assert_eq!(models[0]["current"], true);
 }
 

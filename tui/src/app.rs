@@ -352,9 +352,10 @@ impl App {
     }
 
     /// Explains the selected row: opens the pane and, unless this text is already
-    /// explained, asks the daemon. Only on an explicit key, never as the selection
-    /// moves: the daemon records an explain call as a prediction (and queues it when
-    /// unsure), so browsing must not generate traffic.
+    /// explained, asks the daemon (`/admin/explain`, which records nothing). Only on an
+    /// explicit key, never as the selection moves: an older daemon without that route
+    /// is asked through /predict, which records the text, and browsing must not
+    /// generate traffic.
     fn explain_selected(&mut self) {
         let Some(text) = self.explain_target() else {
             return;

@@ -92,6 +92,7 @@ pub fn routes(state: &SharedState) -> (Router<SharedState>, utoipa::openapi::Ope
         .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
     let operator = OpenApiRouter::new()
         .routes(routes!(operator::recent_predictions))
+        .routes(routes!(predict::explain))
         .routes(routes!(operator::queue))
         .routes(routes!(operator::resolve_queue_item))
         .routes(routes!(operator::list_feedback))

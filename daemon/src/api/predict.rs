@@ -53,7 +53,7 @@ pub fn probabilities(p: &Prediction) -> Probabilities {
     }
 }
 
-fn explanation_body(e: Explanation) -> ExplanationBody {
+pub fn explanation_body(e: Explanation) -> ExplanationBody {
     let convert = |list: Vec<sentiment_core::Contribution>| {
         list.into_iter()
             .map(|c| NgramContribution {
@@ -294,4 +294,33 @@ mod tests {
         assert_eq!(control.code, "control_character");
         assert!(control.message.contains("U+0000"));
     }
+}
+
+/// A prediction with its explanation that is not recorded: not counted, not queued,
+/// not streamed. For operators inspecting texts (the console's explain pane), so
+/// looking at a prediction does not create traffic of its own.
+#[utoipa::path(
+    post, path = "/admin/explain", tag = "operator",
+    request_body = PredictRequest,
+    responses(
+        (status = 200, description = "The prediction and the n-grams that drove it", body = ExplainResponse),
+        (status = 400, description = "Malformed JSON, empty text or control characters", body = ErrorBody),
+        (status = 403, description = "Needs the socket or an admin key", body = ErrorBody),
+        (status = 413, description = "Text too large", body = ErrorBody),
+    )
+)]
+pub async fn explain(
+    State(state): State<SharedState>,
+    ApiJson(request): ApiJson<PredictRequest>,
+) -> Result<Json<ExplainResponse>, ApiError> {
+    validate_text(&request.text, state.config.limits.max_text_bytes, "text")?;
+    let serving = state.model.load_full();
+    let e = serving.model.explain(&request.text, EXPLAIN_TOP);
+    Ok(Json(ExplainResponse {
+        label: e.prediction.label.into(),
+        confidence: e.prediction.confidence,
+        probabilities: probabilities(&e.prediction),
+        model_version: serving.version.clone(),
+        explanation: explanation_body(e),
+    }))
 }

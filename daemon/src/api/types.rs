@@ -113,6 +113,16 @@ pub struct PredictResponse {
     pub explanation: Option<ExplanationBody>,
 }
 
+/// An unrecorded prediction with its explanation (operators only).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExplainResponse {
+    pub label: ApiLabel,
+    pub confidence: f64,
+    pub probabilities: Probabilities,
+    pub model_version: String,
+    pub explanation: ExplanationBody,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {

@@ -385,9 +385,16 @@ async fn run(cmd: Command, client: &Client, out: &mpsc::UnboundedSender<Msg>, di
             });
         }
         Command::Explain { key, text } => {
-            let result: Result<Explained, ApiError> = client
-                .post("/predict?explain=true", json!({ "text": text }))
-                .await;
+            // /admin/explain records nothing; daemons without it fall back to
+            // /predict?explain=true, which counts (and may queue) the text.
+            let body = json!({ "text": text });
+            let result: Result<Explained, ApiError> = match client
+                .post("/admin/explain", body.clone())
+                .await
+            {
+                Err(ApiError::NotAvailable(_)) => client.post("/predict?explain=true", body).await,
+                other => other,
+            };
             let _ = out.send(Msg::Explained {
                 key,
                 result: result.map_err(|e| e.to_string()),
