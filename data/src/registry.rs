@@ -252,6 +252,19 @@ impl Registry {
         sync_dir(&dir)
     }
 
+    /// Makes `version` current by an operator's decision: a version that the gate did
+    /// not promote is marked promoted, with `why` in front of its old decision, before
+    /// the pointer moves (so the history says who overrode the gate).
+    pub fn make_current(&self, version: u32, why: &str) -> Result<(), RegistryError> {
+        let mut record = self.record(version)?;
+        if record.status != VersionStatus::Promoted {
+            record.status = VersionStatus::Promoted;
+            record.decision = format!("{why} (was: {})", record.decision);
+            self.update_record(&record)?;
+        }
+        self.set_current(version)
+    }
+
     /// Deletes the oldest versions so that at most `keep` remain (0 keeps all). The
     /// current version and its parent (the rollback target) are never deleted. A
     /// version is renamed away first, so it disappears atomically. Returns what went.

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use sentiment_data::registry::{parse_version, version_name, VersionStatus};
+use sentiment_data::registry::{parse_version, version_name};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -113,24 +113,15 @@ fn parse(version: &str) -> Result<u32, ApiError> {
 /// Makes `version` current (blocking), recording why in its record.
 fn make_current(state: &SharedState, version: u32, why: &str) -> Result<CurrentVersion, ApiError> {
     let previous = state.model.load().version.clone();
-    let mut record = state.registry.record(version).map_err(|e| match e {
-        sentiment_data::registry::RegistryError::UnknownVersion(_) => {
-            ApiError::not_found("unknown_version", e.to_string())
-        }
-        other => ApiError::unavailable(other.to_string()),
-    })?;
-    if record.status != VersionStatus::Promoted {
-        record.status = VersionStatus::Promoted;
-        record.decision = format!("{} (was: {})", why, record.decision);
-        state
-            .registry
-            .update_record(&record)
-            .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    }
     state
         .registry
-        .set_current(version)
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        .make_current(version, why)
+        .map_err(|e| match e {
+            sentiment_data::registry::RegistryError::UnknownVersion(_) => {
+                ApiError::not_found("unknown_version", e.to_string())
+            }
+            other => ApiError::unavailable(other.to_string()),
+        })?;
     crate::swap::swap_to(state, version).map_err(|e| ApiError::unavailable(format!("{e:#}")))?;
     tracing::info!(version = %version_name(version), previous = %previous, "{why}");
     Ok(CurrentVersion {

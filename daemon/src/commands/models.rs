@@ -8,9 +8,7 @@ use crate::retrain::{self, lock, Outcome, RetrainSettings};
 use crate::server::bootstrap::read_base_data;
 use anyhow::{anyhow, bail, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-use sentiment_data::registry::{
-    parse_version, version_name, Registry, VersionRecord, VersionStatus,
-};
+use sentiment_data::registry::{parse_version, version_name, Registry, VersionRecord};
 use sentiment_data::store::{Store, StoreOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -146,13 +144,7 @@ pub fn rollback(args: RollbackArgs) -> Result<()> {
     if target == current {
         bail!("{} is already current", version_name(target));
     }
-    let mut record = registry.record(target)?;
-    if record.status != VersionStatus::Promoted {
-        record.status = VersionStatus::Promoted;
-        record.decision = format!("rolled back to by an operator (was: {})", record.decision);
-        registry.update_record(&record)?;
-    }
-    registry.set_current(target)?;
+    registry.make_current(target, "rolled back to by an operator")?;
     eprintln!(
         "current: {} (was {}); a running daemon switches within a second",
         version_name(target),
