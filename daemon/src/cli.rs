@@ -22,7 +22,8 @@ pub enum Command {
     /// Configured by a TOML file (--config, else ~/.config/sentimentd/config.toml if it
     /// exists), SENTIMENT_* environment variables and flags; flags win over variables,
     /// which win over the file. On first start with an empty data directory it trains
-    /// version 1 from --base-data before serving. Example:
+    /// version 1 from --base-data (else from the Hub's stanfordnlp/sst2) before serving.
+    /// Example:
     /// `sentimentd serve --base-data ../shared/data/sst2`
     Serve(ServeArgs),
     /// Retrain now: accepted feedback + base data -> candidate -> gate -> promoted or
@@ -39,6 +40,16 @@ pub enum Command {
     /// accuracy on the base test set and on a held-out part of the stream. Example:
     /// `sentimentd replay --stream ../shared/data/domains/yelp.tsv --stream ../shared/data/domains/amazon.tsv --confirm-share 1`
     Replay(ReplayArgs),
+    /// Base data from the Hugging Face Hub (HF_ENDPOINT, HF_TOKEN).
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Push a model version (default: the current one) to the Hub's model repository
+    /// (hub.model_repo): versions/vN/model.bin, versions/vN/metadata.json and the index
+    /// registry.json, in one commit. Needs HF_TOKEN with write access.
+    Push(PushArgs),
+    /// Pull a model version (default: the one the Hub's registry.json names current)
+    /// into the local registry, and make it current if the Hub says so.
+    Pull(PullArgs),
     /// Work with stored feedback (export it as CSV, also while the daemon runs).
     #[command(subcommand)]
     Feedback(FeedbackCommand),
@@ -224,7 +235,8 @@ pub struct ServeArgs {
     pub listen: Option<SocketAddr>,
     /// Base dataset for the first model when the data directory has none: a file, or a
     /// directory with a train split and optionally a validation split (such as
-    /// ../shared/data/sst2 or a Hub Parquet folder).
+    /// ../shared/data/sst2 or a Hub Parquet folder). Without it, the first start
+    /// downloads hub.base_dataset (stanfordnlp/sst2) from the Hugging Face Hub.
     #[arg(long, value_name = "PATH", env = "SENTIMENT_BASE_DATA")]
     pub base_data: Option<PathBuf>,
     /// Whether TCP requests need an API key [default: auto = off on loopback, on elsewhere].
@@ -246,6 +258,65 @@ pub struct ServeArgs {
     /// default: Sundays 03:00), or "off".
     #[arg(long, value_name = "CRON", env = "SENTIMENT_RETRAIN_SCHEDULE")]
     pub retrain_schedule: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download the base dataset's train and validation Parquet files (default
+    /// stanfordnlp/sst2) into the Hub cache and print where they are. Files already
+    /// cached at the Hub's current commit are not downloaded again.
+    ///
+    /// The cache is DATA_DIR/hub-cache, or the Hugging Face cache when HF_HUB_CACHE or
+    /// HF_HOME is set. Example: `sentimentd data fetch --data-dir /var/lib/sentimentd`
+    Fetch(DataFetchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DataFetchArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// A TOML config file (its [hub] section names the repositories).
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The dataset repository [default: hub.base_dataset, else stanfordnlp/sst2].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// A TOML config file (its [hub] section names the repositories).
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The model repository [default: hub.model_repo].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// The version to push, e.g. v3 [default: the current one].
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    pub data_dir: DataDirArgs,
+    /// A TOML config file (its [hub] section names the repositories).
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The model repository [default: hub.model_repo].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// The version to pull, e.g. v3 [default: the Hub's current one].
+    #[arg(long)]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,6 +34,22 @@ pub struct FileConfig {
     pub tiers: BTreeMap<String, u32>,
     #[serde(default)]
     pub retrain: RetrainFile,
+    #[serde(default)]
+    pub hub: HubFile,
+}
+
+/// `[hub]`: which Hugging Face Hub repositories the service uses. The endpoint and
+/// token are not here: they come from `HF_ENDPOINT` and `HF_TOKEN`, as for every
+/// Hugging Face tool, so a token never sits in a config file.
+#[derive(Debug, Default, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubFile {
+    /// Model repository for versions (`owner/name`).
+    pub model_repo: Option<String>,
+    /// Dataset repository for feedback shards (`owner/name`).
+    pub dataset_repo: Option<String>,
+    /// Dataset repository of the base data [default: stanfordnlp/sst2].
+    pub base_dataset: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,6 +134,8 @@ pub struct ServeConfig {
     pub retrain_schedule: Option<String>,
     pub retrain: RetrainSettings,
     pub keep_versions: usize,
+    /// Hub repositories (`[hub]` in the file).
+    pub hub: HubFile,
 }
 
 impl ServeConfig {
@@ -270,6 +288,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         retrain_schedule: (!schedule.trim().eq_ignore_ascii_case("off")).then_some(schedule),
         retrain,
         keep_versions: file.retrain.keep_versions.unwrap_or(20),
+        hub: file.hub,
     };
     validate(&config)?;
     Ok(config)

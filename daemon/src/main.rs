@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod datasets;
 mod events;
+mod hub;
 mod metrics;
 mod progress;
 mod rate_limit;
@@ -41,6 +42,9 @@ fn main() -> ExitCode {
         Command::Predict(args) => commands::predict::run(args),
         Command::Tune(args) => commands::tune::run(args),
         Command::Serve(args) => commands::serve::run(args),
+        Command::Data(command) => commands::data::run(command),
+        Command::Push(args) => commands::push::push(args),
+        Command::Pull(args) => commands::push::pull(args),
         Command::Feedback(command) => commands::feedback::run(command),
         Command::Keys(command) => commands::keys::run(command),
     };

@@ -8,6 +8,7 @@ mod dedupe;
 mod error;
 mod example;
 mod format;
+pub mod hub;
 mod read;
 pub mod registry;
 mod split;

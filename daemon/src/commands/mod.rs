@@ -1,10 +1,12 @@
 //! One module per one-shot command.
 
+pub mod data;
 pub mod eval;
 pub mod feedback;
 pub mod keys;
 pub mod models;
 pub mod predict;
+pub mod push;
 pub mod replay;
 pub mod serve;
 pub mod train;

@@ -9,7 +9,7 @@ use sentiment_core::{train, TrainConfig};
 use sentiment_data::registry::{Registry, VersionRecord, VersionStatus};
 use sentiment_data::{stratified_split, Example};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Seed of the 20% test split for base datasets that come without one.
@@ -61,6 +61,34 @@ pub fn read_base_data(path: &Path) -> Result<BaseData> {
     }
 }
 
+/// Downloads the configured base dataset from the Hub (for a first start without
+/// `--base-data`); returns its local folder and `repo@commit`. The folder is in the data
+/// directory's Hub cache, so later retrains read it without the network.
+fn base_data_from_hub(config: &ServeConfig) -> Result<(PathBuf, String)> {
+    let client = crate::hub::client(&config.data_dir, &config.hub)?;
+    let repo = client.config().base_dataset.clone();
+    tracing::info!(
+        repo = %repo,
+        endpoint = %client.config().endpoint,
+        "no model yet and no --base-data: downloading the base dataset from the Hugging Face Hub"
+    );
+    let base = client.fetch_base_dataset().map_err(|error| {
+        anyhow!(
+            "the data directory {} has no model yet and no base dataset was given, and \
+             downloading {repo} from the Hugging Face Hub failed: {error}. Either pass \
+             --base-data PATH (or set SENTIMENT_BASE_DATA) to train from local files, e.g. \
+             --base-data ../shared/data/sst2, or fix the Hub access (HF_ENDPOINT, HF_TOKEN, \
+             hub.base_dataset) and start again",
+            config.data_dir.display()
+        )
+    })?;
+    if base.offline {
+        tracing::warn!(dir = %base.dir.display(), "the Hub is unreachable: training from the base dataset cached earlier");
+    }
+    tracing::info!(repo = %base.repo, commit = %base.commit, dir = %base.dir.display(), "base dataset ready");
+    Ok((base.dir, format!("{}@{}", base.repo, base.commit)))
+}
+
 /// Makes sure the registry has a current version, training v1 if it has none.
 pub fn ensure_model(config: &ServeConfig, registry: &Registry) -> Result<u32> {
     if let Some(version) = registry.current()? {
@@ -75,13 +103,14 @@ pub fn ensure_model(config: &ServeConfig, registry: &Registry) -> Result<u32> {
             return Ok(latest);
         }
     }
-    let base = config.base_data.as_ref().ok_or_else(|| {
-        anyhow!(
-            "the data directory {} has no model yet, and no base dataset to train one from: \
-             pass --base-data PATH (or set SENTIMENT_BASE_DATA), e.g. --base-data ../shared/data/sst2",
-            config.data_dir.display()
-        )
-    })?;
+    let (base, hub_source) = match &config.base_data {
+        Some(path) => (path.clone(), None),
+        None => {
+            let (dir, source) = base_data_from_hub(config)?;
+            (dir, Some(source))
+        }
+    };
+    let base = &base;
     tracing::info!(base_data = %base.display(), "no model yet: training version 1 from the base dataset");
     let started = Instant::now();
     let data = read_base_data(base)
@@ -100,7 +129,7 @@ pub fn ensure_model(config: &ServeConfig, registry: &Registry) -> Result<u32> {
         .metadata
         .evaluations
         .insert("base_test".into(), report.clone());
-    let notes = BTreeMap::from([
+    let mut notes = BTreeMap::from([
         ("base_data".to_string(), base.display().to_string()),
         ("train_data".to_string(), data.train_source.clone()),
         ("base_test".to_string(), data.test_source.clone()),
@@ -109,6 +138,9 @@ pub fn ensure_model(config: &ServeConfig, registry: &Registry) -> Result<u32> {
             format!("{:.2}", started.elapsed().as_secs_f64()),
         ),
     ]);
+    if let Some(source) = hub_source {
+        notes.insert("base_data_hub".to_string(), source);
+    }
     model.metadata.notes.extend(notes.clone());
     let record = VersionRecord {
         version: 1,

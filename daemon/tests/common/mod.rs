@@ -110,6 +110,11 @@ impl Daemon {
     }
 
     pub fn start_in(data_dir: PathBuf, extra: &[&str]) -> Daemon {
+        Daemon::start_in_env(data_dir, extra, &[])
+    }
+
+    /// [`Daemon::start_in`] with extra environment variables (e.g. `HF_ENDPOINT`).
+    pub fn start_in_env(data_dir: PathBuf, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let port = free_port();
         let mut args = vec![
             "serve".to_string(),
@@ -119,20 +124,20 @@ impl Daemon {
             format!("127.0.0.1:{port}"),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        Daemon::spawn(data_dir, port, args)
+        Daemon::spawn(data_dir, port, args, env)
     }
 
-    fn spawn(data_dir: PathBuf, port: u16, args: Vec<String>) -> Daemon {
+    fn spawn(data_dir: PathBuf, port: u16, args: Vec<String>, env: &[(&str, &str)]) -> Daemon {
         let log = data_dir.with_extension("log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&log)
             .unwrap();
-        let child = Command::new(bin())
+        let child = hermetic(Command::new(bin()))
             .args(&args)
-            .env_remove("SENTIMENT_BASE_DATA")
             .env("HOME", &data_dir)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)
@@ -207,8 +212,28 @@ impl Daemon {
         let (dir, port, args) = (self.data_dir.clone(), self.port, self.args.clone());
         self.data_dir = PathBuf::new();
         std::mem::forget(self);
-        Daemon::spawn(dir, port, args)
+        Daemon::spawn(dir, port, args, &[])
     }
+}
+
+/// A command that sees none of the caller's sentimentd or Hugging Face settings: no
+/// test may reach the real Hub or a developer's cache by accident.
+pub fn hermetic(mut command: Command) -> Command {
+    for var in [
+        "SENTIMENT_BASE_DATA",
+        "SENTIMENT_CONFIG",
+        "SENTIMENT_DATA_DIR",
+        "HF_ENDPOINT",
+        "HF_TOKEN",
+        "HF_TOKEN_PATH",
+        "HF_HOME",
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "XDG_CACHE_HOME",
+    ] {
+        command.env_remove(var);
+    }
+    command
 }
 
 fn unsafe_kill(pid: u32, signal: &str) {
