@@ -30,7 +30,13 @@ fn daemon_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("SENTIMENTD_BIN") {
         return PathBuf::from(p);
     }
-    let built = workspace().join("target/release/sentimentd");
+    // Beside this test's own binary (target/<profile>/deps/e2e-…), wherever the
+    // target directory is (CARGO_TARGET_DIR moves it).
+    let built = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("sentimentd")))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| workspace().join("target/release/sentimentd"));
     if !built.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
