@@ -190,6 +190,9 @@ impl Writer {
         let mut aborted: Option<StoreError> = None;
         let mut storage_error: Option<StoreError> = None;
         let mut predictions = 0usize;
+        // Writes that went through: only they prove the disk takes writes again. A
+        // batch of nothing but a flush must not clear a recorded failure.
+        let mut written = 0usize;
         for command in batch.drain(..) {
             if let Some(err) = &aborted {
                 command.fail(err.clone());
@@ -198,8 +201,12 @@ impl Writer {
             if matches!(command, Command::Prediction(_)) {
                 predictions += 1;
             }
+            let is_write = !matches!(command, Command::Flush(_));
             let (finish, error) = self.apply(command, now);
             finishers.push(finish);
+            if error.is_none() && is_write {
+                written += 1;
+            }
             if let Some(err) = error {
                 // SQLite may roll back the whole transaction on I/O errors and
                 // SQLITE_FULL; then the earlier requests of the batch are lost too.
@@ -242,7 +249,11 @@ impl Writer {
                 .committed_requests
                 .fetch_add(finishers.len() as u64, Ordering::Relaxed);
         }
-        self.health.set(commit_error.clone().or(storage_error));
+        match commit_error.clone().or(storage_error) {
+            Some(err) => self.health.set(Some(err)),
+            None if written > 0 => self.health.set(None),
+            None => {}
+        }
         for finish in finishers {
             if catch_unwind(AssertUnwindSafe(|| finish(commit_error.as_ref()))).is_err() {
                 tracing::error!("a store completion callback panicked; the writer carries on");
