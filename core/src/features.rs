@@ -206,6 +206,81 @@ fn weigh(feature_ids: &mut [u32], idf: &[f32], sublinear_tf: bool, row: &mut Vec
     }
 }
 
+/// A token code of a shard's numbering in the merged numbering (`MISSING` stays).
+#[inline]
+fn global_code(to_global: &[u32], code: u32) -> u32 {
+    if code == MISSING {
+        MISSING
+    } else {
+        (to_global[(code >> 1) as usize] << 1) | (code & 1)
+    }
+}
+
+/// One contiguous slice of the training texts, tokenised and counted on one thread,
+/// with token ids of its own.
+struct ShardCounts<'a> {
+    /// Token names by shard-local id.
+    names: Vec<&'a str>,
+    /// Every text's token codes, back to back (shard-local ids).
+    codes: Vec<u32>,
+    /// Where each text's codes start in `codes`, and a final end.
+    offsets: Vec<usize>,
+    /// (document frequency, last text counted) by local token code.
+    unigram_df: Vec<(u32, u32)>,
+    /// (document frequency, last text counted) by local bigram key.
+    bigram_df: FxHashMap<u64, (u32, u32)>,
+}
+
+impl<'a> ShardCounts<'a> {
+    fn count(docs: &'a [String], config: &VectorizerConfig) -> ShardCounts<'a> {
+        let mut interned: FxHashMap<&'a str, u32> = FxHashMap::default();
+        let mut names: Vec<&'a str> = Vec::new();
+        let mut codes: Vec<u32> = Vec::new();
+        let mut offsets = Vec::with_capacity(docs.len() + 1);
+        offsets.push(0usize);
+        // `last_doc` entries stop an n-gram repeated within one text counting twice.
+        let mut unigram_df: Vec<(u32, u32)> = Vec::new();
+        let mut bigram_df: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
+        let mut doc_codes = Vec::new();
+        for (d, text) in docs.iter().enumerate() {
+            let d = d as u32;
+            encode_tokens(text, config, &mut doc_codes, |token| {
+                *interned.entry(token).or_insert_with(|| {
+                    names.push(token);
+                    (names.len() - 1) as u32
+                })
+            });
+            unigram_df.resize(names.len() * 2, (0, u32::MAX));
+            for (i, &code) in doc_codes.iter().enumerate() {
+                if code == MISSING {
+                    continue;
+                }
+                let entry = &mut unigram_df[code as usize];
+                if entry.1 != d {
+                    *entry = (entry.0 + 1, d);
+                }
+                if config.bigrams && i + 1 < doc_codes.len() && doc_codes[i + 1] != MISSING {
+                    let entry = bigram_df
+                        .entry(bigram_key(code, doc_codes[i + 1]))
+                        .or_insert((0, u32::MAX));
+                    if entry.1 != d {
+                        *entry = (entry.0 + 1, d);
+                    }
+                }
+            }
+            codes.extend_from_slice(&doc_codes);
+            offsets.push(codes.len());
+        }
+        ShardCounts {
+            names,
+            codes,
+            offsets,
+            unigram_df,
+            bigram_df,
+        }
+    }
+}
+
 /// Smoothed idf, as scikit-learn computes it: `ln((1 + n) / (1 + df)) + 1`.
 fn smoothed_idf(n_docs: usize, df: u32) -> f32 {
     (((1 + n_docs) as f64 / (1 + df) as f64).ln() + 1.0) as f32
@@ -226,57 +301,78 @@ impl TfidfVectorizer {
             })
             .collect();
 
-        // Intern every token of every text; codes borrow nothing after this block.
+        // Tokenise, intern and count document frequencies shard by shard in parallel,
+        // then merge the shards' vocabularies and counts (a text lies in one shard, so
+        // summing per-shard document frequencies counts each text once). The merged
+        // token numbering depends on the shard layout, but nothing after selection
+        // does: features are ordered by (df, n-gram name), a total order.
+        let shard_len = texts
+            .len()
+            .div_ceil(rayon::current_num_threads().max(1))
+            .max(1);
+        let shards: Vec<ShardCounts> = normalised
+            .par_chunks(shard_len)
+            .map(|docs| ShardCounts::count(docs, config))
+            .collect();
         let mut interned: FxHashMap<&str, u32> = FxHashMap::default();
         let mut token_names: Vec<&str> = Vec::new();
-        let mut doc_offsets = Vec::with_capacity(texts.len() + 1);
-        doc_offsets.push(0usize);
-        let mut all_codes: Vec<u32> = Vec::new();
-        let mut codes = Vec::new();
-        for text in &normalised {
-            encode_tokens(text, config, &mut codes, |token| {
-                *interned.entry(token).or_insert_with(|| {
-                    token_names.push(token);
-                    (token_names.len() - 1) as u32
-                })
-            });
-            all_codes.extend_from_slice(&codes);
-            doc_offsets.push(all_codes.len());
-        }
-        let doc = |d: usize| &all_codes[doc_offsets[d]..doc_offsets[d + 1]];
-
-        // Document frequencies. `last_doc` stops a repeated n-gram counting twice.
-        let n_docs = texts.len();
-        let mut unigram_df = vec![(0u32, u32::MAX); token_names.len() * 2];
-        let mut bigram_df: FxHashMap<u64, (u32, u32)> = FxHashMap::default();
-        for d in 0..n_docs {
-            let codes = doc(d);
-            for (i, &code) in codes.iter().enumerate() {
-                if code == MISSING {
-                    continue;
-                }
-                let entry = &mut unigram_df[code as usize];
-                if entry.1 != d as u32 {
-                    *entry = (entry.0 + 1, d as u32);
-                }
-                if config.bigrams && i + 1 < codes.len() && codes[i + 1] != MISSING {
-                    let entry = bigram_df
-                        .entry(bigram_key(code, codes[i + 1]))
-                        .or_insert((0, u32::MAX));
-                    if entry.1 != d as u32 {
-                        *entry = (entry.0 + 1, d as u32);
-                    }
+        let to_global: Vec<Vec<u32>> = shards
+            .iter()
+            .map(|shard| {
+                shard
+                    .names
+                    .iter()
+                    .map(|&name| {
+                        *interned.entry(name).or_insert_with(|| {
+                            token_names.push(name);
+                            (token_names.len() - 1) as u32
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut unigram_df = vec![0u32; token_names.len() * 2];
+        let mut bigram_df: FxHashMap<u64, u32> = FxHashMap::default();
+        bigram_df.reserve(shards.iter().map(|s| s.bigram_df.len()).max().unwrap_or(0));
+        for (shard, map) in shards.iter().zip(&to_global) {
+            for (code, &(df, _)) in shard.unigram_df.iter().enumerate() {
+                if df > 0 {
+                    unigram_df[global_code(map, code as u32) as usize] += df;
                 }
             }
+            for (&key, &(df, _)) in &shard.bigram_df {
+                let global = bigram_key(
+                    global_code(map, (key >> 32) as u32),
+                    global_code(map, key as u32),
+                );
+                *bigram_df.entry(global).or_insert(0) += df;
+            }
         }
+        // Every text's token codes in the merged numbering, for building the matrix.
+        let shard_codes: Vec<Vec<u32>> = shards
+            .par_iter()
+            .zip(&to_global)
+            .map(|(shard, map)| shard.codes.iter().map(|&c| global_code(map, c)).collect())
+            .collect();
+        let mut all_codes: Vec<u32> = Vec::with_capacity(shard_codes.iter().map(Vec::len).sum());
+        let mut doc_offsets = Vec::with_capacity(texts.len() + 1);
+        doc_offsets.push(0usize);
+        for (shard, codes) in shards.iter().zip(&shard_codes) {
+            let base = all_codes.len();
+            doc_offsets.extend(shard.offsets[1..].iter().map(|o| base + o));
+            all_codes.extend_from_slice(codes);
+        }
+        drop(shard_codes);
+        let doc = |d: usize| &all_codes[doc_offsets[d]..doc_offsets[d + 1]];
+        let n_docs = texts.len();
 
-        // Select: frequent enough, the most frequent first, ties by n-gram for
-        // a result that does not depend on hash-map order.
+        // Select: frequent enough, the most frequent first, in a total order so the
+        // result does not depend on hash-map order.
         let mut candidates: Vec<(u32, Ngram)> = unigram_df
             .iter()
             .enumerate()
-            .filter(|(_, &(df, _))| df >= config.min_df.max(1))
-            .map(|(code, &(df, _))| {
+            .filter(|(_, &df)| df >= config.min_df.max(1))
+            .map(|(code, &df)| {
                 (
                     df,
                     Ngram {
@@ -288,8 +384,8 @@ impl TfidfVectorizer {
             .chain(
                 bigram_df
                     .iter()
-                    .filter(|(_, &(df, _))| df >= config.min_df.max(1))
-                    .map(|(&key, &(df, _))| {
+                    .filter(|(_, &df)| df >= config.min_df.max(1))
+                    .map(|(&key, &df)| {
                         let ngram = Ngram {
                             first: (key >> 32) as u32,
                             second: Some(key as u32),
@@ -298,18 +394,16 @@ impl TfidfVectorizer {
                     }),
             )
             .collect();
-        let name_order = |ngram: &Ngram| {
+        // Ties are broken by token codes, which number tokens in order of first
+        // occurrence in the training texts (the shards are merged in order, so this
+        // does not depend on the number of threads): a total order that is cheap to
+        // compare, where comparing n-gram names cost ~40 ms on SST-2.
+        candidates.sort_unstable_by_key(|&(df, ngram)| {
             (
-                token_names[(ngram.first >> 1) as usize],
-                ngram.first & 1,
-                ngram
-                    .second
-                    .map(|c| (token_names[(c >> 1) as usize], c & 1)),
+                std::cmp::Reverse(df),
+                ngram.first,
+                ngram.second.map_or(0, |c| c as u64 + 1),
             )
-        };
-        candidates.sort_unstable_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then_with(|| name_order(&a.1).cmp(&name_order(&b.1)))
         });
         candidates.truncate(config.max_features);
 
@@ -342,12 +436,15 @@ impl TfidfVectorizer {
             idf.push(smoothed_idf(n_docs, *df));
         }
 
-        // The training matrix, straight from the codes (no second tokenising pass).
-        let rows: Vec<Vec<(u32, f32)>> = (0..n_docs)
+        // The training matrix, straight from the codes (no second tokenising pass),
+        // built in row blocks in parallel and then concatenated.
+        const BLOCK: usize = 4096;
+        let blocks: Vec<CsrMatrix> = (0..n_docs.div_ceil(BLOCK))
             .into_par_iter()
-            .map_init(
-                || (Vec::new(), Vec::new()),
-                |(ids, row), d| {
+            .map(|block| {
+                let mut part = CsrMatrix::with_cols(features.len());
+                let (mut ids, mut row) = (Vec::new(), Vec::new());
+                for d in block * BLOCK..((block + 1) * BLOCK).min(n_docs) {
                     collect_features(
                         doc(d),
                         config.bigrams,
@@ -358,19 +455,28 @@ impl TfidfVectorizer {
                                 .copied()
                                 .unwrap_or(MISSING)
                         },
-                        ids,
+                        &mut ids,
                     );
-                    weigh(ids, &idf, config.sublinear_tf, row);
-                    row.clone()
-                },
-            )
+                    weigh(&mut ids, &idf, config.sublinear_tf, &mut row);
+                    part.push_row(&row);
+                }
+                part
+            })
             .collect();
         let mut matrix = CsrMatrix::with_cols(features.len());
-        matrix.indices.reserve(rows.iter().map(Vec::len).sum());
-        matrix.values.reserve(matrix.indices.capacity());
-        for row in &rows {
-            matrix.push_row(row);
+        let nnz = blocks.iter().map(CsrMatrix::nnz).sum();
+        matrix.indices.reserve(nnz);
+        matrix.values.reserve(nnz);
+        matrix.indptr.reserve(n_docs);
+        for block in &blocks {
+            let base = matrix.indices.len();
+            matrix
+                .indptr
+                .extend(block.indptr[1..].iter().map(|p| base + p));
+            matrix.indices.extend_from_slice(&block.indices);
+            matrix.values.extend_from_slice(&block.values);
         }
+        drop(blocks);
 
         let state = VectorizerState {
             config: config.clone(),
@@ -523,6 +629,42 @@ mod tests {
         let mut names: Vec<String> = row.iter().map(|&(f, _)| v.feature_name(f)).collect();
         names.sort();
         names
+    }
+
+    /// Fitting is sharded over rayon's threads; the vocabulary, its order and the
+    /// matrix must not depend on how many there are.
+    #[test]
+    fn fitting_does_not_depend_on_the_number_of_threads() {
+        let texts: Vec<String> = (0..5000)
+            .map(|i| {
+                format!(
+                    "word{} is not word{} , but word{} word{} !",
+                    i % 97,
+                    i % 13,
+                    (i * 7) % 211,
+                    i % 5
+                )
+            })
+            .collect();
+        let config = VectorizerConfig {
+            max_features: 300,
+            min_df: 2,
+            ..VectorizerConfig::default()
+        };
+        let fit_with = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| TfidfVectorizer::fit_transform(&texts, &config))
+        };
+        let (one, one_matrix) = fit_with(1);
+        assert_eq!(one.n_features(), 300, "the cap applies");
+        for threads in [2, 3, 8] {
+            let (many, many_matrix) = fit_with(threads);
+            assert_eq!(one.state(), many.state(), "{threads} threads");
+            assert_eq!(one_matrix, many_matrix, "{threads} threads");
+        }
     }
 
     #[test]
