@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 
 #[test]
@@ -103,49 +102,6 @@ fn every_public_endpoint_answers_on_tcp_and_the_socket() {
         assert_eq!(
             get(&target, "/metrics/prometheus").text().lines().next(),
             text.lines().next()
-        );
-    }
-}
-
-#[test]
-fn openapi_document_lists_exactly_the_served_routes() {
-    let daemon = Daemon::start(&[]);
-    let doc = get(&daemon.tcp(), "/openapi.json").json();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    let paths: HashSet<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
-    let expected: HashSet<String> = [
-        "/predict",
-        "/predict/batch",
-        "/feedback",
-        "/health",
-        "/model_info",
-        "/metrics",
-        "/metrics/prometheus",
-        "/openapi.json",
-        "/events",
-        "/admin/predictions",
-        "/admin/queue",
-        "/admin/queue/{id}",
-        "/admin/feedback",
-        "/admin/models",
-        "/admin/retrain",
-        "/admin/promote",
-        "/admin/rollback",
-        "/admin/alerts",
-        "/admin/alerts/{id}/ack",
-        "/admin/explain",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
-    assert_eq!(paths, expected);
-    // Every documented path exists: a request never gets the router's 404.
-    for path in paths.iter().filter(|p| *p != "/events") {
-        let concrete = path.replace("{id}", "1");
-        let r = get(&daemon.socket(), &concrete);
-        assert!(
-            r.status != 404 || r.code() != "not_found",
-            "{path} is documented but not routed"
         );
     }
 }

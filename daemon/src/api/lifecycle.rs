@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RetrainQuery {
     /// Answer when the retrain has finished, with its report (default: answer 202 at once).
     #[serde(default)]

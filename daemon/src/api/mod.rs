@@ -11,7 +11,9 @@ mod info;
 mod lifecycle;
 pub mod middleware;
 mod operator;
+mod pages;
 mod predict;
+mod route_table;
 pub mod types;
 
 use crate::state::SharedState;
@@ -101,6 +103,7 @@ pub fn routes(state: &SharedState) -> (Router<SharedState>, utoipa::openapi::Ope
         .routes(routes!(lifecycle::rollback))
         .routes(routes!(lifecycle::alerts))
         .routes(routes!(lifecycle::acknowledge_alert))
+        .routes(routes!(route_table::list_routes))
         .route_layer(mw::from_fn(middleware::require_operator))
         .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
     // Streams live as long as the console does, and a retrain with ?wait=true as long
@@ -126,11 +129,15 @@ pub fn router(state: SharedState, origin: Origin) -> Router {
         doc.to_pretty_json()
             .expect("the OpenAPI document serialises"),
     ));
+    // The demo page is HTML, not JSON API: public, outside the OpenAPI document.
+    let routes = routes.merge(pages::routes());
+    let table = route_table::RouteTable::of(&routes);
     routes
         .fallback(|| async { StatusCode::NOT_FOUND })
         .layer(mw::from_fn_with_state(state.clone(), middleware::observe))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(Extension(doc))
+        .layer(Extension(table))
         .layer(Extension(origin))
         .layer(mw::from_fn(middleware::json_errors))
         .layer(CatchPanicLayer::new())

@@ -42,6 +42,7 @@ fn page(limit: Option<usize>, default: usize) -> Result<usize, ApiError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LimitQuery {
     /// At most this many (1-1000, default 100).
     pub limit: Option<usize>,
@@ -103,6 +104,7 @@ pub async fn recent_predictions(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// open (default: pending and skipped, in review order), all, pending, skipped,
     /// labelled, accepted or rejected.
@@ -292,6 +294,7 @@ fn queue_error(error: sentiment_data::store::StoreError) -> ApiError {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FeedbackQuery {
     /// accepted, held or rejected; default all.
     pub status: Option<String>,

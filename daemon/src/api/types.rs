@@ -65,6 +65,7 @@ pub struct PredictRequest {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PredictQuery {
     /// Add the n-grams that pushed the prediction towards each class.
     #[serde(default)]
