@@ -124,9 +124,9 @@ fn feedback_writer(
     acked: Acked,
     stop: Arc<AtomicBool>,
 ) {
-    let mut n = 0;
+    let mut n: u64 = 0;
     while !stop.load(Ordering::Relaxed) {
-        let (word, label) = if n % 2 == 0 {
+        let (word, label) = if n.is_multiple_of(2) {
             ("flurbish", "positive")
         } else {
             ("gronkle", "negative")

@@ -73,7 +73,7 @@ fn client(target: Target, worker: usize, stop: Arc<AtomicBool>) -> Vec<Sample> {
                 json!({ "texts": (0..BATCH).map(|i| SENTENCES[(n + i) % SENTENCES.len()]).collect::<Vec<_>>() }),
             ),
             Kind::Feedback => {
-                let (word, label) = if n % 2 == 0 {
+                let (word, label) = if n.is_multiple_of(2) {
                     ("flurbish", "positive")
                 } else {
                     ("gronkle", "negative")
@@ -108,7 +108,7 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 
 fn send_learnable_feedback(target: &Target, tag: &str, n: usize) {
     for i in 0..n {
-        let (word, label) = if i % 2 == 0 {
+        let (word, label) = if i.is_multiple_of(2) {
             ("flurbish", "positive")
         } else {
             ("gronkle", "negative")
