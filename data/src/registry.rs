@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 const MODEL_FILE: &str = "model.bin";
 const VERSION_FILE: &str = "version.json";
 const CURRENT_FILE: &str = "CURRENT";
+/// Held (flock) while the pointer moves or versions are pruned; see [`Registry::write_lock`].
+const LOCK_FILE: &str = ".lock";
 
 /// Why the registry could not be read or changed.
 #[derive(Debug, thiserror::Error)]
@@ -204,6 +206,39 @@ impl Registry {
         Ok(self.version_numbers()?.last().map_or(1, |v| v + 1))
     }
 
+    /// Deletes what a killed process left behind: `.trash-vN` directories (a prune
+    /// renamed the version away but died before deleting it) and `.tmp-vN-PID`
+    /// directories whose process is gone (an [`add`](Self::add) died before its
+    /// rename). They never count as versions, but each holds a whole model, so after a
+    /// few crashes they would fill the disk; and a `.trash-vN` left over would make
+    /// the next prune of a reused vN fail. A temporary directory of a live process (a
+    /// `sentimentd retrain` running beside the daemon) is left alone. Returns what went.
+    pub fn remove_stale_temporaries(&self) -> Result<Vec<PathBuf>, RegistryError> {
+        let mut removed = Vec::new();
+        for entry in fs::read_dir(&self.root).map_err(io(&self.root))? {
+            let entry = entry.map_err(io(&self.root))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let stale = if name.starts_with(".trash-v") {
+                true
+            } else if let Some(rest) = name.strip_prefix(".tmp-v") {
+                rest.rsplit_once('-')
+                    .and_then(|(_, pid)| pid.parse::<u32>().ok())
+                    .is_some_and(|pid| !process_is_alive(pid))
+            } else {
+                false
+            };
+            if stale && entry.path().is_dir() {
+                fs::remove_dir_all(entry.path()).map_err(io(&entry.path()))?;
+                removed.push(entry.path());
+            }
+        }
+        if !removed.is_empty() {
+            sync_dir(&self.root)?;
+        }
+        Ok(removed)
+    }
+
     /// Adds a version: the artifact and its record appear together, atomically.
     /// `record.version` is the number to use (normally [`Registry::next_version`]).
     pub fn add(&self, model: &SentimentModel, record: &VersionRecord) -> Result<(), RegistryError> {
@@ -226,13 +261,22 @@ impl Registry {
             fs::remove_dir_all(&temp_dir).map_err(io(&temp_dir))?;
         }
         fs::create_dir_all(&temp_dir).map_err(io(&temp_dir))?;
-        save_model(model, &temp_dir.join(MODEL_FILE))?;
-        write_synced(
-            &temp_dir.join(VERSION_FILE),
-            &serde_json::to_vec_pretty(record).expect("records serialise"),
-        )?;
-        sync_dir(&temp_dir)?;
-        fs::rename(&temp_dir, &final_dir).map_err(io(&final_dir))?;
+        let written = save_model(model, &temp_dir.join(MODEL_FILE))
+            .map_err(RegistryError::from)
+            .and_then(|()| {
+                write_synced(
+                    &temp_dir.join(VERSION_FILE),
+                    &serde_json::to_vec_pretty(record).expect("records serialise"),
+                )
+            })
+            .and_then(|()| sync_dir(&temp_dir))
+            .and_then(|()| fs::rename(&temp_dir, &final_dir).map_err(io(&final_dir)));
+        if let Err(error) = written {
+            // On a full disk the half-written model would otherwise keep the space
+            // that the next attempt needs.
+            let _ = fs::remove_dir_all(&temp_dir);
+            return Err(error);
+        }
         sync_dir(&self.root)
     }
 
@@ -256,13 +300,32 @@ impl Registry {
     /// not promote is marked promoted, with `why` in front of its old decision, before
     /// the pointer moves (so the history says who overrode the gate).
     pub fn make_current(&self, version: u32, why: &str) -> Result<(), RegistryError> {
+        let _lock = self.write_lock()?;
         let mut record = self.record(version)?;
         if record.status != VersionStatus::Promoted {
             record.status = VersionStatus::Promoted;
             record.decision = format!("{why} (was: {})", record.decision);
             self.update_record(&record)?;
         }
-        self.set_current(version)
+        self.set_current_locked(version)
+    }
+
+    /// Serialises the registry changes that must not interleave, across threads and
+    /// processes (the daemon's retrain, an operator's promote, `sentimentd rollback`):
+    /// without it a prune could delete the version a concurrent promote had just
+    /// checked and pointed `CURRENT` at, and the next start would find `CURRENT`
+    /// naming a missing version. Released when the returned file is dropped (or the
+    /// process dies). Adding a version needs no lock: it only creates a new name.
+    fn write_lock(&self) -> Result<File, RegistryError> {
+        let path = self.root.join(LOCK_FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.lock().map_err(io(&path))?;
+        Ok(file)
     }
 
     /// Deletes the oldest versions so that at most `keep` remain (0 keeps all). The
@@ -273,6 +336,7 @@ impl Registry {
         if keep == 0 || versions.len() <= keep {
             return Ok(Vec::new());
         }
+        let _lock = self.write_lock()?;
         let current = self.current()?;
         let parent = match current {
             Some(v) => self.record(v)?.parent,
@@ -300,6 +364,12 @@ impl Registry {
 
     /// Moves the current pointer to `version`, atomically.
     pub fn set_current(&self, version: u32) -> Result<(), RegistryError> {
+        let _lock = self.write_lock()?;
+        self.set_current_locked(version)
+    }
+
+    /// [`set_current`](Self::set_current) for a caller that holds the write lock.
+    fn set_current_locked(&self, version: u32) -> Result<(), RegistryError> {
         if !self.model_path(version).exists() {
             return Err(RegistryError::UnknownVersion(version));
         }
@@ -309,6 +379,13 @@ impl Registry {
         fs::rename(&temp, &path).map_err(io(&path))?;
         sync_dir(&self.root)
     }
+}
+
+/// Whether a process with this id exists (Linux `/proc`; elsewhere, assume it does,
+/// so nothing that might still be written is deleted).
+fn process_is_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.join("self").exists() || proc.join(pid.to_string()).exists()
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), RegistryError> {
@@ -394,6 +471,26 @@ mod tests {
         assert_eq!(removed, vec![1, 4, 5]);
         assert_eq!(registry.version_numbers().unwrap(), vec![2, 3, 6]);
         assert!(registry.prune(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stale_temporaries_go_but_a_live_writer_and_versions_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry::open(dir.path()).unwrap();
+        registry.add(&tiny_model(), &record(1)).unwrap();
+        let dead = dir.path().join(".tmp-v2-4294967295");
+        let live = dir.path().join(format!(".tmp-v3-{}", std::process::id()));
+        let trash = dir.path().join(".trash-v9");
+        for d in [&dead, &live, &trash] {
+            fs::create_dir(d).unwrap();
+            fs::write(d.join(MODEL_FILE), b"partial").unwrap();
+        }
+        let mut removed = registry.remove_stale_temporaries().unwrap();
+        removed.sort();
+        assert_eq!(removed, vec![dead.clone(), trash.clone()]);
+        assert!(live.is_dir());
+        assert_eq!(registry.version_numbers().unwrap(), vec![1]);
+        registry.load(1).unwrap();
     }
 
     #[test]

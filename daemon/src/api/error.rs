@@ -82,6 +82,22 @@ impl IntoResponse for ApiError {
 
 impl From<sentiment_data::store::StoreError> for ApiError {
     fn from(error: sentiment_data::store::StoreError) -> ApiError {
-        ApiError::unavailable(format!("the store could not do that: {error}"))
+        use sentiment_data::store::StoreError;
+        let message = format!("the store could not do that: {error}");
+        // A full disk and a read-only data directory get their own codes (and 507 for
+        // the full disk, as WebDAV defined it): a client or an operator's alerting can
+        // tell them from a transient failure, and the message says what to fix.
+        // Retry-After because both clear up once an operator acts, without a restart.
+        match error {
+            StoreError::DiskFull { .. } => {
+                ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", message)
+                    .with_retry_after(30)
+            }
+            StoreError::ReadOnly { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read_only", message)
+                    .with_retry_after(30)
+            }
+            _ => ApiError::unavailable(message),
+        }
     }
 }

@@ -24,7 +24,8 @@ use std::sync::atomic::Ordering::Relaxed;
         (status = 413, description = "Body or text too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Rate limit reached; see Retry-After", body = ErrorBody),
-        (status = 503, description = "The store cannot write (disk full, read-only)", body = ErrorBody),
+        (status = 503, description = "The store cannot write (read-only data directory: code read_only)", body = ErrorBody),
+        (status = 507, description = "The disk holding the store is full (code disk_full)", body = ErrorBody),
     )
 )]
 pub async fn feedback(

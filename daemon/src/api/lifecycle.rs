@@ -121,7 +121,7 @@ fn make_current(state: &SharedState, version: u32, why: &str) -> Result<CurrentV
             sentiment_data::registry::RegistryError::UnknownVersion(_) => {
                 ApiError::not_found("unknown_version", e.to_string())
             }
-            other => ApiError::unavailable(other.to_string()),
+            other => registry_write_error(other),
         })?;
     crate::swap::swap_to(state, version).map_err(|e| ApiError::unavailable(format!("{e:#}")))?;
     tracing::info!(version = %version_name(version), previous = %previous, "{why}");
@@ -129,6 +129,28 @@ fn make_current(state: &SharedState, version: u32, why: &str) -> Result<CurrentV
         version: version_name(version),
         previous,
     })
+}
+
+/// A registry write that failed: a full disk or a read-only data directory get their
+/// own codes (as the store's errors do), so the operator sees what to fix; the registry
+/// is unchanged (every write is a rename of a complete file) and serving goes on.
+fn registry_write_error(error: sentiment_data::registry::RegistryError) -> ApiError {
+    use sentiment_data::registry::RegistryError;
+    use std::io::ErrorKind;
+    let kind = match &error {
+        RegistryError::Io { source, .. } => Some(source.kind()),
+        _ => None,
+    };
+    let message = format!("the model registry could not be changed: {error}");
+    match kind {
+        Some(ErrorKind::StorageFull) => {
+            ApiError::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", message)
+        }
+        Some(ErrorKind::ReadOnlyFilesystem) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "read_only", message)
+        }
+        _ => ApiError::unavailable(message),
+    }
 }
 
 /// Promote a version (e.g. a rejected candidate) by hand and serve it.
@@ -140,6 +162,8 @@ fn make_current(state: &SharedState, version: u32, why: &str) -> Result<CurrentV
         (status = 400, description = "No or bad version", body = ErrorBody),
         (status = 403, description = "Needs the socket or an admin key", body = ErrorBody),
         (status = 404, description = "No such version", body = ErrorBody),
+        (status = 503, description = "The registry cannot be written (read-only data directory)", body = ErrorBody),
+        (status = 507, description = "The disk holding the registry is full", body = ErrorBody),
     )
 )]
 pub async fn promote(
@@ -168,6 +192,8 @@ pub async fn promote(
         (status = 400, description = "Bad version, or nothing to roll back to", body = ErrorBody),
         (status = 403, description = "Needs the socket or an admin key", body = ErrorBody),
         (status = 404, description = "No such version", body = ErrorBody),
+        (status = 503, description = "The registry cannot be written (read-only data directory)", body = ErrorBody),
+        (status = 507, description = "The disk holding the registry is full", body = ErrorBody),
     )
 )]
 pub async fn rollback(

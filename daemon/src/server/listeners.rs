@@ -21,6 +21,15 @@ pub fn prepare_data_dir(config: &ServeConfig) -> Result<()> {
         .to_path_buf();
     std::fs::create_dir_all(&run).with_context(|| format!("cannot create {}", run.display()))?;
     for path in [dir.as_path(), run.as_path()] {
+        // Only chmod when needed: on a read-only data directory the chmod itself would
+        // fail and hide the real problem, which the store then reports by name.
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o777 == 0o700 {
+            continue;
+        }
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("cannot make {} private (chmod 700)", path.display()))?;
     }

@@ -28,6 +28,11 @@ pub fn run(config: ServeConfig) -> Result<()> {
     let started = Instant::now();
     listeners::prepare_data_dir(&config)?;
     let registry = Registry::open(config.registry_dir())?;
+    // A daemon killed in the middle of a retrain or a prune leaves a temporary copy of a
+    // model behind; without this, every crash would leak one model's worth of disk.
+    for leftover in registry.remove_stale_temporaries()? {
+        tracing::info!(path = %leftover.display(), "removed what an interrupted registry write left behind");
+    }
     let version = bootstrap::ensure_model(&config, &registry)?;
     let loading = Instant::now();
     let model = registry

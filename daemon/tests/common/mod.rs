@@ -109,6 +109,16 @@ impl Daemon {
         Daemon::start_in(dir, extra)
     }
 
+    /// A daemon on `data_dir` (e.g. a small file system mounted there), after copying
+    /// the template's model into it.
+    pub fn start_with_model_in(data_dir: PathBuf, extra: &[&str]) -> Daemon {
+        copy_dir(
+            &template_data_dir().join("models"),
+            &data_dir.join("models"),
+        );
+        Daemon::start_in(data_dir, extra)
+    }
+
     pub fn start_in(data_dir: PathBuf, extra: &[&str]) -> Daemon {
         Daemon::start_in_env(data_dir, extra, &[])
     }
@@ -198,6 +208,22 @@ impl Daemon {
             "graceful stop failed ({status}):\n{}",
             self.logs()
         );
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory of the daemon in KiB (`VmRSS` in `/proc/PID/status`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/PID/status of the daemon");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/PID/status")
     }
 
     /// SIGKILL: no chance to flush anything.
@@ -331,6 +357,66 @@ pub fn try_request(
     stream.write_all(body)?;
     let mut reader = BufReader::new(stream);
     read_response(&mut reader)
+}
+
+/// One HTTP/1.1 keep-alive connection, reused for many requests (a load generator's
+/// client: a new TCP connection per request would measure the handshake, not the
+/// daemon, and would run the loopback out of ports in a long run).
+pub struct KeepAlive {
+    target: Target,
+    reader: Option<BufReader<Box<dyn Stream>>>,
+}
+
+impl KeepAlive {
+    pub fn new(target: Target) -> KeepAlive {
+        KeepAlive {
+            target,
+            reader: None,
+        }
+    }
+
+    /// Sends a request on the open connection (opening one if needed). An error closes
+    /// the connection; the next request opens a new one. Never retries: a failure is
+    /// the caller's to count.
+    pub fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Response> {
+        let result = self.send(method, path, headers, body);
+        match &result {
+            Ok(r) if r.header("connection") != Some("close") => {}
+            _ => self.reader = None,
+        }
+        result
+    }
+
+    fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<Response> {
+        if self.reader.is_none() {
+            self.reader = Some(BufReader::new(self.target.connect()?));
+        }
+        let reader = self.reader.as_mut().expect("connected");
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut message = head.into_bytes();
+        message.extend_from_slice(body);
+        reader.get_mut().write_all(&message)?;
+        read_response(reader)
+    }
 }
 
 fn read_response(reader: &mut impl BufRead) -> std::io::Result<Response> {
