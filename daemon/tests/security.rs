@@ -193,9 +193,9 @@ fn every_route_admits_exactly_the_roles_it_should() {
             }
         }
     }
-    // 20 paths, 22 operations, 4 callers.
+    // 20 paths, 21 operations (GET and POST /admin/retrain), 4 callers.
     assert!(
-        checked >= 22 * 4,
+        checked >= 21 * 4,
         "only {checked} cases:\n{}",
         table.join("\n")
     );
