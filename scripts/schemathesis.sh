@@ -6,7 +6,7 @@
 #
 # Starts `sentimentd serve` on a free loopback port in a temporary data directory
 # with auth on and an admin key (so operator routes are reached too), bootstrapped
-# from the shared SST-2 data, and stops it on exit. CI runs it with the default.
+# from the shared SST-2 data, and stops it on exit. Not yet run in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
