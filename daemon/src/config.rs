@@ -36,6 +36,9 @@ pub struct FileConfig {
     pub retrain: RetrainFile,
     #[serde(default)]
     pub hub: HubFile,
+    /// `[feedback]`: per-key quota and hold-for-review.
+    #[serde(default)]
+    pub feedback: crate::feedback_guard::FeedbackPolicy,
 }
 
 /// `[hub]`: which Hugging Face Hub repositories the service uses. The endpoint and
@@ -83,6 +86,7 @@ pub struct LimitsFile {
     pub max_body_bytes: Option<usize>,
     pub request_timeout_ms: Option<u64>,
     pub max_connections: Option<usize>,
+    pub header_read_timeout_ms: Option<u64>,
 }
 
 /// Whether requests on TCP need an API key.
@@ -102,7 +106,11 @@ pub struct Limits {
     pub max_text_bytes: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Open connections per listener; the next one gets 503 and is closed.
     pub max_connections: usize,
+    /// How long a connection may take to send a request's headers (or, kept alive,
+    /// to start the next request) before it is dropped: the slow-loris bound.
+    pub header_read_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -113,6 +121,7 @@ impl Default for Limits {
             max_body_bytes: 4 * 1024 * 1024,
             request_timeout: Duration::from_secs(10),
             max_connections: 1_024,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -136,6 +145,8 @@ pub struct ServeConfig {
     pub keep_versions: usize,
     /// Hub repositories (`[hub]` in the file).
     pub hub: HubFile,
+    /// Per-key feedback quota and hold-for-review (`[feedback]`).
+    pub feedback: crate::feedback_guard::FeedbackPolicy,
 }
 
 impl ServeConfig {
@@ -237,6 +248,11 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
             .limits
             .max_connections
             .unwrap_or(defaults.max_connections),
+        header_read_timeout: file
+            .limits
+            .header_read_timeout_ms
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.header_read_timeout),
     };
     let mut tiers = default_tiers();
     tiers.extend(file.tiers);
@@ -289,6 +305,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         retrain,
         keep_versions: file.retrain.keep_versions.unwrap_or(20),
         hub: file.hub,
+        feedback: file.feedback,
     };
     validate(&config)?;
     Ok(config)
@@ -305,8 +322,11 @@ fn validate(config: &ServeConfig) -> Result<()> {
     if config.limits.max_text_bytes == 0 || config.limits.max_body_bytes < 1024 {
         bail!("max_text_bytes must be positive and max_body_bytes at least 1024");
     }
-    if config.limits.request_timeout.is_zero() {
-        bail!("request_timeout_ms must be positive");
+    if config.limits.request_timeout.is_zero() || config.limits.header_read_timeout.is_zero() {
+        bail!("request_timeout_ms and header_read_timeout_ms must be positive");
+    }
+    if config.limits.max_connections == 0 {
+        bail!("max_connections must be at least 1");
     }
     let r = &config.retrain;
     if !(r.feedback_weight.is_finite() && r.feedback_weight > 0.0) {
@@ -320,6 +340,10 @@ fn validate(config: &ServeConfig) -> Result<()> {
     if !(tolerance_ok && share_ok) {
         bail!("retrain.base_tolerance must be in [0, 1] and retrain.max_share_per_key in (0, 1]");
     }
+    config
+        .feedback
+        .validate()
+        .map_err(|message| anyhow::anyhow!(message))?;
     if let Some(schedule) = &config.retrain_schedule {
         crate::retrain::schedule::validate(schedule)?;
     }

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod datasets;
 mod events;
+mod feedback_guard;
 mod hub;
 mod metrics;
 mod progress;

@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub keys: ArcSwap<KeyStore>,
     pub limits: RateLimits,
+    /// Per-key feedback quota and track record.
+    pub feedback_guard: crate::feedback_guard::FeedbackGuard,
     pub recent: RecentPredictions,
     pub alerts: crate::alerts::AlertBook,
     pub retrain: crate::retrain::runner::RetrainRunner,

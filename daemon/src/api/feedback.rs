@@ -6,8 +6,10 @@ use super::predict::validate_text;
 use super::types::*;
 use crate::auth::Principal;
 use crate::events::{now_unix_ms, Event};
+use crate::feedback_guard::{self, Admission};
 use crate::state::SharedState;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::{Extension, Json};
 use sentiment_data::store::{FeedbackStatus, NewFeedback, PredictionRecord};
 use std::sync::atomic::Ordering::Relaxed;
@@ -23,7 +25,7 @@ use std::sync::atomic::Ordering::Relaxed;
         (status = 404, description = "Unknown prediction id", body = ErrorBody),
         (status = 413, description = "Body or text too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
-        (status = 429, description = "Rate limit reached; see Retry-After", body = ErrorBody),
+        (status = 429, description = "Rate limit or this key's daily feedback quota reached; see Retry-After", body = ErrorBody),
         (status = 503, description = "The store cannot write (read-only data directory: code read_only)", body = ErrorBody),
         (status = 507, description = "The disk holding the store is full (code disk_full)", body = ErrorBody),
     )
@@ -33,14 +35,40 @@ pub async fn feedback(
     Extension(principal): Extension<Principal>,
     ApiJson(request): ApiJson<FeedbackRequest>,
 ) -> Result<Json<FeedbackResponse>, ApiError> {
-    let new = resolve(&state, &principal, request).await?;
+    let mut new = resolve(&state, &principal, request).await?;
+    // Operators (the socket, admin keys) are trusted; everyone else is bounded.
+    let guarded = (!principal.is_operator())
+        .then(|| principal.key_name())
+        .flatten();
+    let reservation = match guarded {
+        Some(key) => Some((key, reserve_quota(&state, key).await?)),
+        None => None,
+    };
+    if !principal.is_operator() && should_hold(&state, guarded, &new) {
+        new.status = FeedbackStatus::Held;
+    }
     let (sender, receiver) = tokio::sync::oneshot::channel();
     state.store.submit_feedback(new, move |result| {
         let _ = sender.send(result);
     });
-    let record = receiver
+    let stored = receiver
         .await
-        .map_err(|_| ApiError::unavailable("the feedback store stopped; try again"))??;
+        .map_err(|_| ApiError::unavailable("the feedback store stopped; try again"))
+        .and_then(|result| result.map_err(ApiError::from));
+    let record = match (stored, reservation) {
+        (Ok(record), reservation) => {
+            if let (Some((key, _)), FeedbackStatus::Accepted) = (reservation, record.status) {
+                state.feedback_guard.record_accepted(key);
+            }
+            record
+        }
+        (Err(error), Some((key, at_unix_ms))) => {
+            // Not stored: the row does not count against the quota.
+            state.feedback_guard.release(key, at_unix_ms);
+            return Err(error);
+        }
+        (Err(error), None) => return Err(error),
+    };
     state.metrics.feedback.fetch_add(1, Relaxed);
     let status = status_name(record.status);
     state.events.publish(Event::Feedback {
@@ -54,6 +82,49 @@ pub async fn feedback(
         id: record.id,
         status: status.to_string(),
     }))
+}
+
+/// Reserves one row of the key's daily feedback quota, or refuses with 429.
+async fn reserve_quota(state: &SharedState, key: &str) -> Result<i64, ApiError> {
+    let guard = &state.feedback_guard;
+    let limit = state.config.feedback.max_per_key_per_day;
+    let now = now_unix_ms();
+    if !guard.knows(key) {
+        let (store, owned) = (state.store.clone(), key.to_string());
+        let since = now - feedback_guard::WINDOW_MS;
+        let activity = tokio::task::spawn_blocking(move || store.key_activity(&owned, since))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??;
+        guard.seed(key, activity);
+    }
+    match guard.admit(key, limit, now) {
+        Admission::Admitted { at_unix_ms } => Ok(at_unix_ms),
+        Admission::OverQuota {
+            retry_after_seconds,
+        } => {
+            state.metrics.rate_limited.fetch_add(1, Relaxed);
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "feedback_quota",
+                format!(
+                    "this API key has sent the {limit} feedback rows it may send in 24 hours (feedback.max_per_key_per_day); nothing was stored; retry in {retry_after_seconds} s"
+                ),
+            )
+            .with_retry_after(retry_after_seconds))
+        }
+    }
+}
+
+/// A correction that contradicts a confident prediction of the served model, from a
+/// sender with too little accepted history, waits for an operator.
+fn should_hold(state: &SharedState, key: Option<&str>, new: &NewFeedback) -> bool {
+    let policy = &state.config.feedback;
+    if policy.hold_contradicting_confidence.is_none() {
+        return false;
+    }
+    let says = state.model.load().model.predict(&new.text);
+    let history = key.map_or(0, |k| state.feedback_guard.history(k));
+    policy.should_hold(says.label, says.confidence, new.correct_label, history)
 }
 
 pub fn status_name(status: FeedbackStatus) -> &'static str {

@@ -2,6 +2,7 @@
 //! graceful shutdown.
 
 pub mod bootstrap;
+mod connections;
 mod listeners;
 mod logging;
 
@@ -75,6 +76,7 @@ pub fn run(config: ServeConfig) -> Result<()> {
     let (shutdown, _) = tokio::sync::watch::channel(false);
     let state: SharedState = Arc::new(AppState {
         limits: RateLimits::new(&config.tiers),
+        feedback_guard: Default::default(),
         model: ArcSwap::from_pointee(ServingModel {
             model,
             version: version_name(version),
@@ -130,10 +132,24 @@ async fn serve(state: SharedState, started: Instant) -> Result<()> {
             let _ = receiver.wait_for(|stopping| *stopping).await;
         }
     };
-    let tcp_server = axum::serve(tcp, api::router(state.clone(), Origin::Tcp))
-        .with_graceful_shutdown(stop(&state));
-    let unix_server = axum::serve(unix, api::router(state.clone(), Origin::Socket))
-        .with_graceful_shutdown(stop(&state));
+    let limits = connections::ConnectionLimits {
+        max_connections: config.limits.max_connections,
+        header_read_timeout: config.limits.header_read_timeout,
+    };
+    // Each listener has its own connection budget, so a flood on TCP cannot lock the
+    // operators out of the socket.
+    let tcp_server = connections::serve(
+        tcp,
+        api::router(state.clone(), Origin::Tcp),
+        limits,
+        stop(&state),
+    );
+    let unix_server = connections::serve(
+        unix,
+        api::router(state.clone(), Origin::Socket),
+        limits,
+        stop(&state),
+    );
 
     tokio::spawn(listeners::watch_signals(state.clone()));
     tokio::spawn(listeners::reload_keys_when_changed(state.clone()));
@@ -157,10 +173,8 @@ async fn serve(state: SharedState, started: Instant) -> Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "ready"
     );
-    let (tcp_result, unix_result) = tokio::join!(tcp_server, unix_server);
+    tokio::join!(tcp_server, unix_server);
     let _ = std::fs::remove_file(&socket_path);
-    tcp_result.context("the TCP server failed")?;
-    unix_result.context("the socket server failed")?;
     tracing::info!("listeners closed; flushing the store");
     Ok(())
 }

@@ -284,6 +284,43 @@ pub(crate) fn for_each(
     Ok(())
 }
 
+/// What one API key has sent: the times of its feedback since a moment (for a
+/// rolling quota) and how many of its rows were ever accepted (its track record).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyActivity {
+    /// `created_unix_ms` of the key's rows at or after `since`, oldest first.
+    pub recent_unix_ms: Vec<i64>,
+    /// The key's accepted rows, at any time.
+    pub accepted: u64,
+}
+
+pub(crate) fn key_activity(
+    conn: &Connection,
+    api_key: &str,
+    since_unix_ms: i64,
+) -> Result<KeyActivity, StoreError> {
+    let mut recent = conn
+        .prepare_cached(
+            "SELECT created_unix_ms FROM feedback WHERE api_key = ?1 AND created_unix_ms >= ?2 \
+             ORDER BY created_unix_ms",
+        )
+        .ctx("preparing the key activity query", conn)?;
+    let recent_unix_ms = recent
+        .query_map(params![api_key, since_unix_ms], |row| row.get(0))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<i64>>>())
+        .ctx("reading a key's recent feedback", conn)?;
+    let accepted: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM feedback WHERE api_key = ?1 AND status = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![api_key, FeedbackStatus::Accepted], |row| row.get(0))
+        })
+        .ctx("counting a key's accepted feedback", conn)?;
+    Ok(KeyActivity {
+        recent_unix_ms,
+        accepted: accepted.max(0) as u64,
+    })
+}
+
 pub(crate) fn list(
     conn: &Connection,
     filter: &FeedbackFilter,

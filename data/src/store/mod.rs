@@ -41,7 +41,7 @@ mod tests;
 pub use counters::{Counters, FeedbackStatusCounts};
 pub use error::StoreError;
 pub use export::{export_feedback_csv, EXPORT_COLUMNS};
-pub use feedback::{FeedbackFilter, FeedbackRecord, FeedbackStatus, NewFeedback};
+pub use feedback::{FeedbackFilter, FeedbackRecord, FeedbackStatus, KeyActivity, NewFeedback};
 pub use predictions::PredictionRecord;
 pub use queue::{
     NewQueueItem, QueueAction, QueueCounts, QueueFilter, QueueItem, QueueKind, QueueSelect,
@@ -446,6 +446,18 @@ impl Store {
     /// Feedback rows, oldest first (see [`FeedbackFilter`]).
     pub fn feedback(&self, filter: FeedbackFilter) -> Result<Vec<FeedbackRecord>, StoreError> {
         self.inner.readers.read(|c| feedback::list(c, &filter))
+    }
+
+    /// What one API key (by name) has sent since `since_unix_ms`, and its accepted
+    /// total: the daemon's per-key feedback quota and hold rule start from this.
+    pub fn key_activity(
+        &self,
+        api_key: &str,
+        since_unix_ms: i64,
+    ) -> Result<KeyActivity, StoreError> {
+        self.inner
+            .readers
+            .read(|c| feedback::key_activity(c, api_key, since_unix_ms))
     }
 
     /// One feedback row by id.
