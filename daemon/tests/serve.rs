@@ -134,6 +134,7 @@ fn openapi_document_lists_exactly_the_served_routes() {
         "/admin/alerts",
         "/admin/alerts/{id}/ack",
         "/admin/explain",
+        "/admin/hub/poll",
     ]
     .into_iter()
     .map(String::from)
