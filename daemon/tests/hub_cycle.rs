@@ -476,10 +476,25 @@ fn a_replica_keeps_serving_when_the_hub_is_down_or_its_model_is_corrupt() {
     let mut broken = index.clone();
     broken["versions"]["v2"] = v2;
     broken["current"] = json!(2);
-    let repo_dir = hub.root().join("models").join(MODEL_REPO);
-    std::fs::create_dir_all(repo_dir.join("versions/v2")).unwrap();
-    std::fs::write(repo_dir.join("versions/v2/model.bin"), &model).unwrap();
-    std::fs::write(repo_dir.join("registry.json"), broken.to_string()).unwrap();
+    // Pushed as a real commit, through the real client.
+    let cache = tempfile::tempdir().unwrap();
+    let pusher = sentiment_data::hub::HubClient::new(sentiment_data::hub::HubConfig {
+        endpoint: url.clone(),
+        token: Some(TOKEN.into()),
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..sentiment_data::hub::HubConfig::default()
+    })
+    .unwrap();
+    pusher
+        .commit_model_files(
+            MODEL_REPO,
+            vec![
+                ("versions/v2/model.bin".into(), model),
+                ("registry.json".into(), broken.to_string().into_bytes()),
+            ],
+            "a broken v2",
+        )
+        .unwrap();
     let report = poll(&socket);
     assert_eq!(report["outcome"], "failed", "{report}");
     assert_eq!(report["version"], "v1");
@@ -497,14 +512,10 @@ fn a_replica_keeps_serving_when_the_hub_is_down_or_its_model_is_corrupt() {
     let seen = load.finish();
     assert_eq!(seen, [vec!["v1".to_string()]]);
 
-    // Over TCP the route is an operator route.
+    // Over TCP without an admin key, the operator route is refused.
     let r = request(&a.tcp(), "POST", "/admin/hub/poll", &[], b"");
-    assert_eq!(
-        r.status,
-        200,
-        "loopback without auth is the operator: {}",
-        r.text()
-    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.code(), "operator_only");
 }
 
 #[test]
