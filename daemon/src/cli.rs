@@ -258,6 +258,18 @@ pub struct ServeArgs {
     /// default: Sundays 03:00), or "off".
     #[arg(long, value_name = "CRON", env = "SENTIMENT_RETRAIN_SCHEDULE")]
     pub retrain_schedule: Option<String>,
+    /// Seconds between polls of the Hub's model repository (hub.model_repo): a newly
+    /// promoted version there is pulled, checked and served. 0: off [default: 300].
+    #[arg(long, value_name = "SECS", env = "SENTIMENT_HUB_POLL_INTERVAL")]
+    pub hub_poll_interval: Option<u64>,
+    /// Seconds between uploads of new accepted feedback to the Hub's dataset repository
+    /// (hub.dataset_repo), also done on shutdown. 0: only on shutdown [default: 3600].
+    #[arg(long, value_name = "SECS", env = "SENTIMENT_HUB_SHARD_INTERVAL")]
+    pub hub_shard_interval: Option<u64>,
+    /// This daemon's name in feedback shard paths on the Hub [default: generated once
+    /// and kept in DATA_DIR/node_id].
+    #[arg(long, value_name = "ID", env = "SENTIMENT_NODE_ID")]
+    pub node_id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -399,6 +411,20 @@ pub struct KeysRemoveArgs {
 pub struct RetrainArgs {
     #[command(flatten)]
     pub data_dir: DataDirArgs,
+    /// Retrain from and to the Hugging Face Hub, as the weekly workflow does: pull the
+    /// current model from hub.model_repo, base data from hub.base_dataset (unless
+    /// --base-data), every feedback shard from hub.dataset_repo plus this data
+    /// directory's feedback, and push a promoted version with registry.json in one
+    /// commit. Needs HF_TOKEN with write access.
+    #[arg(long)]
+    pub hub: bool,
+    /// A TOML config file (its [hub] section names the repositories).
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Also write the comparison as Markdown to this file (appended; with --hub the
+    /// default is $GITHUB_STEP_SUMMARY when set, the job summary on GitHub Actions).
+    #[arg(long, value_name = "PATH")]
+    pub summary_file: Option<PathBuf>,
     /// The base dataset [default: the one version 1 was trained on].
     #[arg(long, value_name = "PATH", env = "SENTIMENT_BASE_DATA")]
     pub base_data: Option<PathBuf>,

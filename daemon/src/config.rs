@@ -53,7 +53,21 @@ pub struct HubFile {
     pub dataset_repo: Option<String>,
     /// Dataset repository of the base data [default: stanfordnlp/sst2].
     pub base_dataset: Option<String>,
+    /// This daemon's name in feedback shard paths (`feedback/{node_id}/...`)
+    /// [default: one generated once and kept in DATA_DIR/node_id].
+    pub node_id: Option<String>,
+    /// Seconds between polls of the model repository's index (replicas follow its
+    /// current version); 0 turns polling off [default: 300].
+    pub poll_interval: Option<u64>,
+    /// Seconds between feedback shard uploads to the dataset repository; 0 uploads
+    /// only on shutdown [default: 3600].
+    pub shard_interval: Option<u64>,
 }
+
+/// The default seconds between polls of the model repository (5 minutes).
+pub const DEFAULT_POLL_INTERVAL: u64 = 300;
+/// The default seconds between feedback shard uploads (hourly).
+pub const DEFAULT_SHARD_INTERVAL: u64 = 3_600;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,10 +157,14 @@ pub struct ServeConfig {
     pub retrain_schedule: Option<String>,
     pub retrain: RetrainSettings,
     pub keep_versions: usize,
-    /// Hub repositories (`[hub]` in the file).
+    /// Hub repositories (`[hub]` in the file), with the flags applied.
     pub hub: HubFile,
     /// Per-key feedback quota and hold-for-review (`[feedback]`).
     pub feedback: crate::feedback_guard::FeedbackPolicy,
+    /// Between polls of the model repository's index; None: no polling.
+    pub hub_poll_interval: Option<Duration>,
+    /// Between feedback shard uploads; None: only on shutdown.
+    pub hub_shard_interval: Option<Duration>,
 }
 
 impl ServeConfig {
@@ -304,14 +322,36 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
         retrain_schedule: (!schedule.trim().eq_ignore_ascii_case("off")).then_some(schedule),
         retrain,
         keep_versions: file.retrain.keep_versions.unwrap_or(20),
-        hub: file.hub,
         feedback: file.feedback,
+        hub_poll_interval: seconds(
+            args.hub_poll_interval
+                .or(file.hub.poll_interval)
+                .unwrap_or(DEFAULT_POLL_INTERVAL),
+        ),
+        hub_shard_interval: seconds(
+            args.hub_shard_interval
+                .or(file.hub.shard_interval)
+                .unwrap_or(DEFAULT_SHARD_INTERVAL),
+        ),
+        hub: crate::hub::with_env(HubFile {
+            node_id: args.node_id.clone().or(file.hub.node_id),
+            ..file.hub
+        }),
     };
     validate(&config)?;
     Ok(config)
 }
 
+/// A positive number of seconds, or None for 0 (off).
+fn seconds(value: u64) -> Option<Duration> {
+    (value > 0).then(|| Duration::from_secs(value))
+}
+
 fn validate(config: &ServeConfig) -> Result<()> {
+    if let Some(node_id) = &config.hub.node_id {
+        sentiment_data::hub::validate_node_id(node_id)
+            .map_err(|e| anyhow::anyhow!("hub.node_id / --node-id: {e}"))?;
+    }
     let t = config.low_confidence_threshold;
     if !(0.5..=1.0).contains(&t) {
         bail!("the low-confidence threshold must be between 0.5 and 1.0, got {t}");

@@ -49,6 +49,8 @@ pub struct AppState {
     pub recent: RecentPredictions,
     pub alerts: crate::alerts::AlertBook,
     pub retrain: crate::retrain::runner::RetrainRunner,
+    /// The Hub, when `[hub]` names a model or dataset repository.
+    pub hub: Option<crate::hub::HubRuntime>,
     pub started: Instant,
     /// Set to true to stop: listeners drain, event streams end.
     pub shutdown: tokio::sync::watch::Sender<bool>,

@@ -7,6 +7,7 @@ pub mod error;
 mod events;
 mod extract;
 mod feedback;
+mod hub;
 mod info;
 mod lifecycle;
 pub mod middleware;
@@ -107,10 +108,11 @@ pub fn routes(state: &SharedState) -> (Router<SharedState>, utoipa::openapi::Ope
         .route_layer(mw::from_fn(middleware::require_operator))
         .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
     // Streams live as long as the console does, and a retrain with ?wait=true as long
-    // as training takes: no request timeout for them.
+    // as training takes, and a Hub poll as long as a model download: no request timeout.
     let streams = OpenApiRouter::new()
         .routes(routes!(events::events))
         .routes(routes!(lifecycle::start_retrain, lifecycle::retrain_status))
+        .routes(routes!(hub::poll))
         .route_layer(mw::from_fn(middleware::require_operator))
         .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
     let timed = OpenApiRouter::with_openapi(ApiDoc::openapi())

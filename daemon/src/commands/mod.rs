@@ -3,6 +3,7 @@
 pub mod data;
 pub mod eval;
 pub mod feedback;
+pub mod hub_retrain;
 pub mod keys;
 pub mod models;
 pub mod predict;

@@ -28,11 +28,14 @@ fn open_registry(data_dir: &std::path::Path) -> Result<Registry> {
     Ok(Registry::open(dir)?)
 }
 
-fn percent(v: Option<f64>) -> String {
+pub fn percent(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
 }
 
 pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
+    if args.hub {
+        return super::hub_retrain::run(args);
+    }
     let data_dir = args.data_dir.resolve();
     let registry = open_registry(&data_dir)?;
     let base_path: PathBuf = match args.base_data.clone() {
@@ -78,13 +81,16 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
     } else {
         print_outcome(&outcome);
     }
+    if let Some(path) = &args.summary_file {
+        super::hub_retrain::append_summary(path, &outcome, &[])?;
+    }
     Ok(match outcome {
         Outcome::Promoted { .. } => ExitCode::SUCCESS,
         _ => ExitCode::from(NOT_PROMOTED),
     })
 }
 
-fn print_outcome(outcome: &Outcome) {
+pub fn print_outcome(outcome: &Outcome) {
     let (comparison, record) = match outcome {
         Outcome::NothingNew { reason } => {
             println!("nothing to do: {reason}");

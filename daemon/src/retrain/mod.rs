@@ -121,6 +121,29 @@ pub fn run(
     train_config: &TrainConfig,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Outcome> {
+    run_numbered(
+        registry,
+        base,
+        feedback,
+        settings,
+        train_config,
+        progress,
+        1,
+    )
+}
+
+/// [`run`], giving the candidate a version number of at least `first_free`: a
+/// retrain against the Hub holds only some of the Hub's versions locally, and must
+/// not reuse a number the Hub has already given out.
+pub fn run_numbered(
+    registry: &Registry,
+    base: &BaseData,
+    feedback: &[FeedbackRecord],
+    settings: &RetrainSettings,
+    train_config: &TrainConfig,
+    progress: &(dyn Fn(Progress) + Sync),
+    first_free: u32,
+) -> Result<Outcome> {
     let started = Instant::now();
     let say = |stage: &'static str, message: String| {
         tracing::info!(stage, "{message}");
@@ -218,7 +241,7 @@ pub fn run(
         settings.base_tolerance,
     );
 
-    let version = registry.next_version()?;
+    let version = registry.next_version()?.max(first_free);
     let mut evaluations = BTreeMap::from([("base_test".to_string(), cand_base.clone())]);
     if let Some(report) = &cand_fb {
         evaluations.insert("feedback_holdout".into(), report.clone());

@@ -28,6 +28,8 @@ pub use logging::init_logging;
 pub fn run(config: ServeConfig) -> Result<()> {
     let started = Instant::now();
     listeners::prepare_data_dir(&config)?;
+    // Before the bootstrap, so a Hub misconfiguration fails in a second, not after training.
+    let hub = crate::hub::HubRuntime::new(&config.data_dir, &config.hub)?;
     let registry = Registry::open(config.registry_dir())?;
     // A daemon killed in the middle of a retrain or a prune leaves a temporary copy of a
     // model behind; without this, every crash would leak one model's worth of disk.
@@ -90,6 +92,7 @@ pub fn run(config: ServeConfig) -> Result<()> {
         recent,
         alerts: crate::alerts::AlertBook::open(config.data_dir.join("alerts.json")),
         retrain: Default::default(),
+        hub,
         started,
         shutdown,
         config,
@@ -105,11 +108,30 @@ pub fn run(config: ServeConfig) -> Result<()> {
     if let Err(error) = store.flush() {
         tracing::error!(%error, "could not flush the store on shutdown");
     }
+    upload_on_shutdown(&state);
     runtime.shutdown_timeout(Duration::from_secs(5));
     if result.is_ok() {
         tracing::info!("stopped");
     }
     result
+}
+
+/// The last feedback shard, so that feedback taken since the last upload reaches the
+/// Hub now rather than at the next start. If the Hub is down it stays pending.
+fn upload_on_shutdown(state: &SharedState) {
+    let Some(hub) = &state.hub else { return };
+    if hub.client.config().dataset_repo.is_none() {
+        return;
+    }
+    match crate::hub::shards::upload_pending(hub, &state.store) {
+        Ok(done) if !done.shards.is_empty() => {
+            tracing::info!(rows = done.rows, "feedback uploaded on shutdown")
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(
+            "feedback not uploaded on shutdown (it stays pending for the next start): {error:#}"
+        ),
+    }
 }
 
 async fn serve(state: SharedState, started: Instant) -> Result<()> {
@@ -156,6 +178,31 @@ async fn serve(state: SharedState, started: Instant) -> Result<()> {
     tokio::spawn(listeners::prune_rate_limits(state.clone()));
     tokio::spawn(crate::swap::follow_registry(state.clone()));
     tokio::spawn(crate::swap::watch_confidence(state.clone()));
+    if let Some(hub) = &state.hub {
+        let repos = &hub.client.config();
+        match (&repos.model_repo, state.config.hub_poll_interval) {
+            (Some(repo), Some(interval)) => {
+                tracing::info!(%repo, seconds = interval.as_secs(), "following the Hub's model repository");
+                tokio::spawn(crate::hub::follow::poll_periodically(
+                    state.clone(),
+                    interval,
+                ));
+            }
+            (Some(repo), None) => {
+                tracing::info!(%repo, "Hub polling is off (POST /admin/hub/poll polls)")
+            }
+            _ => {}
+        }
+        if let Some(repo) = &repos.dataset_repo {
+            tracing::info!(%repo, node_id = %hub.node_id, "uploading feedback shards to the Hub");
+            if let Some(interval) = state.config.hub_shard_interval {
+                tokio::spawn(crate::hub::shards::upload_periodically(
+                    state.clone(),
+                    interval,
+                ));
+            }
+        }
+    }
     // Kept alive until the listeners close.
     let _scheduler = match &state.config.retrain_schedule {
         Some(expression) => Some(crate::retrain::schedule::start(state.clone(), expression).await?),

@@ -256,6 +256,14 @@ pub fn hermetic(mut command: Command) -> Command {
         "HF_HUB_CACHE",
         "HUGGINGFACE_HUB_CACHE",
         "XDG_CACHE_HOME",
+        "SENTIMENT_HUB_MODEL_REPO",
+        "SENTIMENT_HUB_DATASET_REPO",
+        "SENTIMENT_HUB_BASE_DATASET",
+        "SENTIMENT_HUB_POLL_INTERVAL",
+        "SENTIMENT_HUB_SHARD_INTERVAL",
+        "SENTIMENT_HUB_RETRIES",
+        "SENTIMENT_NODE_ID",
+        "GITHUB_STEP_SUMMARY",
     ] {
         command.env_remove(var);
     }

@@ -84,6 +84,36 @@ pub enum HubError {
     )]
     NoModelRepo,
 
+    /// Uploading or reading feedback shards needs a dataset repository.
+    #[error(
+        "no dataset repository configured: set dataset_repo in the [hub] section of the config \
+         file (e.g. dataset_repo = \"your-org/sentiment-feedback\")"
+    )]
+    NoDatasetRepo,
+
+    /// A feedback shard in the dataset repository is not what this service writes.
+    #[error("the feedback shard {path} in {repo} is unreadable: {message}")]
+    BadShard {
+        repo: String,
+        path: String,
+        message: String,
+    },
+
+    /// The Hub's version has the number of a different local version: replicas must
+    /// use the Hub's numbers, so this one is refused rather than renumbered.
+    #[error(
+        "the Hub's {version} in {repo} differs from the local {version} (model sha256 {hub_sha} \
+         on the Hub, {local_sha} here): this data directory made its own {version}. Refusing to \
+         mix them; serve from a data directory that follows the Hub only (or remove the local \
+         version)"
+    )]
+    VersionClash {
+        repo: String,
+        version: String,
+        hub_sha: String,
+        local_sha: String,
+    },
+
     /// The model repository has no such version (or no current version) to pull.
     #[error("the model repository {repo} has no such version in its registry.json; push one first with `sentimentd push`")]
     NothingToPull { repo: String },

@@ -11,6 +11,7 @@ mod client;
 mod commit;
 mod config;
 mod error;
+mod feedback;
 mod models;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_server;
@@ -19,7 +20,11 @@ pub use base_data::{BaseDataset, BASE_DATA_PATTERNS};
 pub use client::HubClient;
 pub use config::{HubConfig, DEFAULT_BASE_DATASET, DEFAULT_ENDPOINT};
 pub use error::HubError;
-pub use models::{PushReport, RemoteIndex, RemoteVersion, INDEX_FILE};
+pub use feedback::{
+    merge_feedback, parse_shard, shard_csv, shard_path, validate_node_id, SharedFeedback,
+    FEEDBACK_DIR, SHARD_COLUMNS, SHARD_PATTERN,
+};
+pub use models::{Followed, PushReport, RemoteIndex, RemoteVersion, INDEX_FILE};
 
 #[cfg(test)]
 mod tests;

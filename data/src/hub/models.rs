@@ -16,7 +16,9 @@ use super::error::HubError;
 use crate::registry::{version_name, Registry, VersionRecord, VersionStatus};
 use hf_hub::HFError;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Name of the index file at the repository's root.
 pub const INDEX_FILE: &str = "registry.json";
@@ -107,6 +109,19 @@ impl HubClient {
         version: u32,
         make_current: bool,
     ) -> Result<PushReport, HubError> {
+        self.push_version_on(registry, version, make_current, None)
+    }
+
+    /// [`HubClient::push_version`], failing with [`HubError::Raced`] if the model
+    /// repository is no longer at `based_on` (the commit the caller read the index at):
+    /// a retrain that started from one index must not overwrite a newer one.
+    pub fn push_version_on(
+        &self,
+        registry: &Registry,
+        version: u32,
+        make_current: bool,
+        based_on: Option<String>,
+    ) -> Result<PushReport, HubError> {
         let repo = self.model_repo()?;
         self.require_token(&format!("pushing {} to {repo}", version_name(version)))?;
         let record = registry.record(version)?;
@@ -116,6 +131,9 @@ impl HubClient {
             source,
         })?;
         let (mut index, parent) = self.read_index(&repo)?;
+        if based_on.is_some() && based_on != parent {
+            return Err(HubError::Raced { repo });
+        }
         index.versions.insert(
             version_name(version),
             RemoteVersion {
@@ -172,15 +190,30 @@ impl HubClient {
             .get(&version_name(version))
             .ok_or_else(|| HubError::NothingToPull { repo: repo.clone() })?;
         let context = self.context(&repo, "model", "read");
-        if !registry.version_numbers()?.contains(&version) {
-            let fetch = |path: &str| {
-                self.model(&repo)
-                    .download_file()
-                    .filename(path)
-                    .maybe_revision(commit.clone())
-                    .send()
-                    .map_err(|e| context.map(e))
-            };
+        let fetch = |path: &str| {
+            self.model(&repo)
+                .download_file()
+                .filename(path)
+                .maybe_revision(commit.clone())
+                .send()
+                .map_err(|e| context.map(e))
+        };
+        if registry.version_numbers()?.contains(&version) {
+            // Replicas take the Hub's numbers. A local version with the same number
+            // but other bytes (made by a local retrain) is refused, not renumbered:
+            // renumbering would make "v3" mean different models on different machines.
+            let model_file = fetch(&entry.model)?;
+            let hub_sha = sha256_file(&model_file)?;
+            let local_sha = sha256_file(&registry.model_path(version))?;
+            if hub_sha != local_sha {
+                return Err(HubError::VersionClash {
+                    repo: repo.clone(),
+                    version: version_name(version),
+                    hub_sha,
+                    local_sha,
+                });
+            }
+        } else {
             let model_file = fetch(&entry.model)?;
             let metadata_file = fetch(&entry.metadata)?;
             let model = sentiment_core::load_model(&model_file)
@@ -201,4 +234,52 @@ impl HubClient {
         }
         Ok(version)
     }
+}
+
+/// What [`HubClient::follow_current`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Followed {
+    /// The index names no current version yet.
+    NoCurrent,
+    /// The local current version already is the Hub's.
+    Unchanged(u32),
+    /// The Hub's current version was pulled (if needed), checked and made current.
+    Switched { from: Option<u32>, to: u32 },
+}
+
+impl HubClient {
+    /// For replicas: makes the local registry's current version the one the model
+    /// repository's index names current, pulling and checking it (the artifact must
+    /// load: signature and checksum) first. The caller swaps the served model.
+    pub fn follow_current(&self, registry: &Registry) -> Result<Followed, HubError> {
+        let repo = self.model_repo()?;
+        let (index, _) = self.read_index(&repo)?;
+        let Some(wanted) = index.current else {
+            return Ok(Followed::NoCurrent);
+        };
+        let local = registry.current()?;
+        if local == Some(wanted) {
+            return Ok(Followed::Unchanged(wanted));
+        }
+        let pulled = self.pull_version(registry, Some(wanted))?;
+        // pull_version makes it current only if the index (read again) still says so;
+        // a newer promotion in between is picked up by the next poll.
+        let now = registry.current()?;
+        if now == Some(pulled) {
+            Ok(Followed::Switched {
+                from: local,
+                to: pulled,
+            })
+        } else {
+            Ok(Followed::Unchanged(now.unwrap_or(pulled)))
+        }
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String, HubError> {
+    let bytes = std::fs::read(path).map_err(|source| HubError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
 }

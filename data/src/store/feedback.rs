@@ -123,10 +123,11 @@ pub struct FeedbackFilter {
     pub limit: Option<usize>,
 }
 
-const COLUMNS: &str = "id, created_unix_ms, text, predicted_label, correct_label, confidence, \
+pub(crate) const COLUMNS: &str =
+    "id, created_unix_ms, text, predicted_label, correct_label, confidence, \
                        prediction_id, source, api_key, model_version, status";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<FeedbackRecord> {
+pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<FeedbackRecord> {
     Ok(FeedbackRecord {
         id: row.get(0)?,
         created_unix_ms: row.get(1)?,

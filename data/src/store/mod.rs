@@ -32,6 +32,7 @@ mod predictions;
 mod queue;
 mod readers;
 mod schema;
+mod shards;
 mod sql;
 mod writer;
 
@@ -47,6 +48,7 @@ pub use queue::{
     NewQueueItem, QueueAction, QueueCounts, QueueFilter, QueueItem, QueueKind, QueueSelect,
     QueueState, Resolution,
 };
+pub use shards::{FeedbackShard, ShardCounts};
 
 use readers::Readers;
 use serde::{Deserialize, Serialize};
@@ -326,6 +328,40 @@ impl Store {
         done: impl FnOnce(Result<FeedbackRecord, StoreError>) + Send + 'static,
     ) {
         self.send(Command::SetStatus(id, status, Box::new(done)));
+    }
+
+    /// The feedback shard to upload next (see the `shards` module): the one planned
+    /// earlier and not yet uploaded if any (same path, same rows), else a new shard at
+    /// `path` holding every accepted row not yet in a shard, else None. Waits for the
+    /// commit.
+    pub fn plan_feedback_shard_wait(
+        &self,
+        node_id: &str,
+        path: &str,
+    ) -> Result<Option<FeedbackShard>, StoreError> {
+        let (node, path) = (node_id.to_string(), path.to_string());
+        let planned = self.wait(|done| Command::PlanShard(node, path, done))?;
+        match planned {
+            None => Ok(None),
+            Some(id) => self.inner.readers.read(|c| shards::get(c, id)),
+        }
+    }
+
+    /// Records that the Hub commit `commit` holds shard `id`. Call it only after the
+    /// commit succeeded.
+    pub fn mark_shard_uploaded_wait(&self, id: i64, commit: &str) -> Result<(), StoreError> {
+        let commit = commit.to_string();
+        self.wait(|done| Command::MarkShard(id, commit, done))
+    }
+
+    /// One feedback shard with its rows.
+    pub fn feedback_shard(&self, id: i64) -> Result<Option<FeedbackShard>, StoreError> {
+        self.inner.readers.read(|c| shards::get(c, id))
+    }
+
+    /// How much feedback is uploaded, pending or waiting for a shard.
+    pub fn shard_counts(&self) -> Result<ShardCounts, StoreError> {
+        self.inner.readers.read(shards::counts)
     }
 
     /// Blocks until everything submitted before this call is committed (or has

@@ -15,7 +15,7 @@ use std::time::Duration;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The migrations, in order. Never edit one that has shipped: add a new one.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the initial layout.
     r#"
     -- AUTOINCREMENT so that an id is never reused, even after deletions: exports
@@ -85,6 +85,25 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO counters (name, value) VALUES
         ('total_predictions', 0), ('total_feedback', 0), ('low_confidence', 0),
         ('queue_position', 0), ('health_probes', 0);
+    "#,
+    // 2: feedback shards for the Hugging Face Hub. A shard is planned (its rows tagged
+    // with its id) before it is uploaded, and marked uploaded only after the Hub
+    // commit succeeded; a planned shard keeps its path and rows until then, so a retry
+    // rewrites the same file with the same rows (idempotent on the Hub).
+    r#"
+    CREATE TABLE feedback_shards (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        path              TEXT    NOT NULL UNIQUE,
+        node_id           TEXT    NOT NULL,
+        created_unix_ms   INTEGER NOT NULL,
+        rows              INTEGER NOT NULL,
+        uploaded_unix_ms  INTEGER,
+        commit_oid        TEXT
+    );
+    CREATE INDEX feedback_shards_pending ON feedback_shards (id) WHERE uploaded_unix_ms IS NULL;
+    ALTER TABLE feedback ADD COLUMN shard_id INTEGER REFERENCES feedback_shards (id);
+    CREATE INDEX feedback_unsharded ON feedback (id) WHERE shard_id IS NULL AND status = 'accepted';
+    CREATE INDEX feedback_by_shard ON feedback (shard_id, id) WHERE shard_id IS NOT NULL;
     "#,
 ];
 

@@ -19,6 +19,7 @@ use super::error::{SqlContext, StoreError};
 use super::feedback::{self, FeedbackRecord, FeedbackStatus, NewFeedback};
 use super::predictions::{self, PredictionRecord};
 use super::queue::{self, NewQueueItem, QueueAction, QueueItem, Resolution};
+use super::shards;
 use super::{counters, sql::now_unix_ms};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -39,6 +40,10 @@ pub(crate) enum Command {
     Enqueue(NewQueueItem, Done<QueueItem>),
     Resolve(i64, QueueAction, Done<Resolution>),
     SetStatus(i64, FeedbackStatus, Done<FeedbackRecord>),
+    /// Plans a feedback shard: node id, path for a new one; answers its id.
+    PlanShard(String, String, Done<Option<i64>>),
+    /// Marks a shard uploaded: id, Hub commit.
+    MarkShard(i64, String, Done<()>),
     /// Answered once everything sent before it is committed.
     Flush(Done<()>),
     /// A real write, to find out whether the disk takes writes again.
@@ -56,6 +61,8 @@ impl Command {
             Command::Enqueue(_, done) => call(done, Err(err)),
             Command::Resolve(_, _, done) => call(done, Err(err)),
             Command::Flush(done) | Command::Probe(done) => call(done, Err(err)),
+            Command::PlanShard(_, _, done) => call(done, Err(err)),
+            Command::MarkShard(_, _, done) => call(done, Err(err)),
             #[cfg(test)]
             Command::Exec(_, done) => call(done, Err(err)),
             Command::Prediction(p) => {
@@ -304,6 +311,14 @@ impl Writer {
                 });
                 (finish, result.err())
             }
+            Command::PlanShard(node, path, done) => finish(
+                done,
+                savepoint(conn, |c| shards::plan(c, &node, &path, now)),
+            ),
+            Command::MarkShard(id, commit, done) => finish(
+                done,
+                savepoint(conn, |c| shards::mark_uploaded(c, id, &commit, now)),
+            ),
             Command::Flush(done) => finish(done, Ok(())),
             Command::Probe(done) => finish(
                 done,

@@ -19,6 +19,13 @@
 //! | `POST /api/{kinds}/{owner}/{name}/commit/{rev}` | NDJSON commit: `header`, `file` (base64), `deletedFile`, honouring `parentCommit` |
 //! | `POST /api/repos/create` | creating a repository (409 when it exists) |
 //!
+//! The service uses these for: base data (info, revision, tree, resolve), model
+//! versions (`push`/`pull`, replicas polling `registry.json`, `retrain --hub`: info,
+//! resolve, preupload, commit with `parentCommit`) and feedback shards (a commit per
+//! shard on the dataset repository; `retrain --hub` lists and downloads them with a
+//! snapshot of `feedback/**/*.csv`: revision, tree, resolve). `TestHub::stop` and
+//! `restart` take the port down and back up for the Hub-down tests.
+//!
 //! Not covered: LFS/Xet uploads (`lfsFile`; preupload never asks for them), branches
 //! and tags other than `main`, pagination, pull requests. Any known commit sha of a
 //! repository resolves to its current files: tests do not read old revisions.
@@ -49,6 +56,7 @@ pub struct Access {
 pub struct TestHub {
     addr: SocketAddr,
     root: tempfile::TempDir,
+    state: Arc<routes::Hub>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -74,11 +82,24 @@ impl TestHub {
         });
         let listener =
             std::net::TcpListener::bind("127.0.0.1:0").expect("bind the test Hub to a free port");
+        let addr = listener.local_addr().expect("test Hub address");
+        let mut hub = TestHub {
+            addr,
+            root,
+            state,
+            shutdown: None,
+            thread: None,
+        };
+        hub.serve(listener);
+        hub
+    }
+
+    fn serve(&mut self, listener: std::net::TcpListener) {
         listener
             .set_nonblocking(true)
             .expect("non-blocking listener");
-        let addr = listener.local_addr().expect("test Hub address");
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let state = self.state.clone();
         let thread = std::thread::Builder::new()
             .name("test-hub".into())
             .spawn(move || {
@@ -97,12 +118,28 @@ impl TestHub {
                 });
             })
             .expect("test Hub thread");
-        TestHub {
-            addr,
-            root,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+        self.shutdown = Some(shutdown);
+        self.thread = Some(thread);
+    }
+
+    /// Takes the Hub down: its port refuses connections until [`TestHub::restart`].
+    /// The repositories are kept.
+    pub fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
         }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Brings a stopped Hub back on the same port with the same repositories.
+    pub fn restart(&mut self) {
+        if self.thread.is_some() {
+            return;
+        }
+        let listener = std::net::TcpListener::bind(self.addr).expect("rebind the test Hub's port");
+        self.serve(listener);
     }
 
     /// The endpoint to give hf-hub (`HF_ENDPOINT`), e.g. `http://127.0.0.1:41234`.
@@ -128,12 +165,7 @@ impl TestHub {
 
 impl Drop for TestHub {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        self.stop();
     }
 }
 

@@ -6,6 +6,7 @@ mod export;
 mod failure;
 mod queue;
 mod round_trip;
+mod shards;
 
 use super::*;
 use sentiment_core::Label;
