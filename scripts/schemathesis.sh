@@ -16,9 +16,13 @@ command -v schemathesis >/dev/null || {
   exit 1
 }
 shared="${SENTIMENT_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
-target_dir="${CARGO_TARGET_DIR:-target}"
-cargo build --release -q -p sentimentd
-bin="$target_dir/release/sentimentd"
+# SENTIMENTD_BIN: a built daemon to test instead of building one here.
+bin="${SENTIMENTD_BIN:-}"
+if [ -z "$bin" ]; then
+  target_dir="${CARGO_TARGET_DIR:-target}"
+  cargo build --release -q -p sentimentd
+  bin="$target_dir/release/sentimentd"
+fi
 
 work="$(mktemp -d /tmp/sd-st-XXXXXX)"
 daemon_pid=""

@@ -167,10 +167,13 @@ fn version(daemon: &Daemon) -> String {
         .to_string()
 }
 
-/// Clients hitting every daemon for the whole test: (ok, failed, versions seen).
+/// What one load client saw: (requests that succeeded, failures, versions served).
+type ClientTally = (usize, Vec<String>, Vec<String>);
+
+/// Clients hitting every daemon for the whole test.
 struct Load {
     stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<(usize, Vec<String>, Vec<String>)>>,
+    threads: Vec<std::thread::JoinHandle<ClientTally>>,
 }
 
 impl Load {

