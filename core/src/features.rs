@@ -436,47 +436,22 @@ impl TfidfVectorizer {
             idf.push(smoothed_idf(n_docs, *df));
         }
 
-        // The training matrix, straight from the codes (no second tokenising pass),
-        // built in row blocks in parallel and then concatenated.
-        const BLOCK: usize = 4096;
-        let blocks: Vec<CsrMatrix> = (0..n_docs.div_ceil(BLOCK))
-            .into_par_iter()
-            .map(|block| {
-                let mut part = CsrMatrix::with_cols(features.len());
-                let (mut ids, mut row) = (Vec::new(), Vec::new());
-                for d in block * BLOCK..((block + 1) * BLOCK).min(n_docs) {
-                    collect_features(
-                        doc(d),
-                        config.bigrams,
-                        |c| old_unigram[c as usize],
-                        |a, b| {
-                            old_bigram
-                                .get(&bigram_key(a, b))
-                                .copied()
-                                .unwrap_or(MISSING)
-                        },
-                        &mut ids,
-                    );
-                    weigh(&mut ids, &idf, config.sublinear_tf, &mut row);
-                    part.push_row(&row);
-                }
-                part
-            })
-            .collect();
-        let mut matrix = CsrMatrix::with_cols(features.len());
-        let nnz = blocks.iter().map(CsrMatrix::nnz).sum();
-        matrix.indices.reserve(nnz);
-        matrix.values.reserve(nnz);
-        matrix.indptr.reserve(n_docs);
-        for block in &blocks {
-            let base = matrix.indices.len();
-            matrix
-                .indptr
-                .extend(block.indptr[1..].iter().map(|p| base + p));
-            matrix.indices.extend_from_slice(&block.indices);
-            matrix.values.extend_from_slice(&block.values);
-        }
-        drop(blocks);
+        // The training matrix, straight from the codes (no second tokenising pass).
+        let matrix = CsrMatrix::from_rows_par(n_docs, features.len(), |d, row, ids| {
+            collect_features(
+                doc(d),
+                config.bigrams,
+                |c| old_unigram[c as usize],
+                |a, b| {
+                    old_bigram
+                        .get(&bigram_key(a, b))
+                        .copied()
+                        .unwrap_or(MISSING)
+                },
+                ids,
+            );
+            weigh(ids, &idf, config.sublinear_tf, row);
+        });
 
         let state = VectorizerState {
             config: config.clone(),

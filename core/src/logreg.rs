@@ -461,30 +461,24 @@ fn merge_proportional_columns(x: &CsrMatrix, x_t: &CsrMatrix) -> Option<MergedCo
             (v as f64 * group_norms[g] / norms[group_reps[g] as usize]) as f32
         }
     };
-    let mut merged_t = CsrMatrix::with_cols(x.n_rows());
-    let mut entries = Vec::new();
-    for (g, &r) in group_reps.iter().enumerate() {
-        let (rows, values) = x_t.row(r as usize);
-        entries.clear();
+    // Both built in parallel: they are a pass over every non-zero each.
+    let merged_t = CsrMatrix::from_rows_par(n_groups, x.n_rows(), |g, entries, &mut ()| {
+        let (rows, values) = x_t.row(group_reps[g] as usize);
         entries.extend(
             rows.iter()
                 .zip(values)
                 .map(|(&i, &v)| (i, merged_value(g, v))),
         );
-        merged_t.push_row(&entries);
-    }
+    });
     // The rows keep each group's representative only. Groups are numbered in the order
     // of their representatives' columns, so the rows stay sorted: no transposing back.
-    let mut merged = CsrMatrix::with_cols(n_groups);
-    for i in 0..x.n_rows() {
+    let merged = CsrMatrix::from_rows_par(x.n_rows(), n_groups, |i, entries, &mut ()| {
         let (cols, values) = x.row(i);
-        entries.clear();
         entries.extend(cols.iter().zip(values).filter_map(|(&c, &v)| {
             let g = group_of[c as usize];
             (group_reps[g as usize] == c).then(|| (g, merged_value(g as usize, v)))
         }));
-        merged.push_row(&entries);
-    }
+    });
     let expansion = (0..n_cols)
         .map(|j| {
             let g = group_of[j];

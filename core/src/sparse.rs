@@ -10,7 +10,52 @@ pub struct CsrMatrix {
     pub values: Vec<f32>,
 }
 
+use rayon::prelude::*;
+
+/// Rows built by one parallel task in [`CsrMatrix::from_rows_par`].
+const ROW_BLOCK: usize = 4096;
+
 impl CsrMatrix {
+    /// Builds an `n_rows` x `n_cols` matrix with rows made in parallel: `fill(i, row,
+    /// scratch)` writes row `i`'s (column, value) pairs, ascending and distinct, into
+    /// the empty `row` (`scratch` is a buffer of the caller's kept across a block of
+    /// rows). Blocks of rows are built on rayon's threads and joined in order, so the
+    /// result is the same whatever the number of threads.
+    pub fn from_rows_par<S: Default>(
+        n_rows: usize,
+        n_cols: usize,
+        fill: impl Fn(usize, &mut Vec<(u32, f32)>, &mut S) + Sync,
+    ) -> CsrMatrix {
+        let blocks: Vec<CsrMatrix> = (0..n_rows.div_ceil(ROW_BLOCK))
+            .into_par_iter()
+            .map(|block| {
+                let mut part = CsrMatrix::with_cols(n_cols);
+                let mut row = Vec::new();
+                let mut scratch = S::default();
+                for i in block * ROW_BLOCK..((block + 1) * ROW_BLOCK).min(n_rows) {
+                    row.clear();
+                    fill(i, &mut row, &mut scratch);
+                    part.push_row(&row);
+                }
+                part
+            })
+            .collect();
+        let mut matrix = CsrMatrix::with_cols(n_cols);
+        let nnz = blocks.iter().map(CsrMatrix::nnz).sum();
+        matrix.indices.reserve(nnz);
+        matrix.values.reserve(nnz);
+        matrix.indptr.reserve(n_rows);
+        for block in &blocks {
+            let base = matrix.indices.len();
+            matrix
+                .indptr
+                .extend(block.indptr[1..].iter().map(|p| base + p));
+            matrix.indices.extend_from_slice(&block.indices);
+            matrix.values.extend_from_slice(&block.values);
+        }
+        matrix
+    }
+
     /// An empty matrix with `n_cols` columns and no rows.
     pub fn with_cols(n_cols: usize) -> Self {
         CsrMatrix {
