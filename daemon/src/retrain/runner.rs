@@ -27,8 +27,9 @@ pub struct RetrainReport {
     pub trigger: String,
     pub started_unix_ms: i64,
     pub finished_unix_ms: i64,
-    /// Accuracies of current and candidate as the gate saw them.
-    #[schema(value_type = Object)]
+    /// Accuracies of current and candidate as the gate saw them; null when no
+    /// candidate was trained (nothing new, or an error before training).
+    #[schema(value_type = Option<Object>, nullable)]
     pub comparison: Option<serde_json::Value>,
 }
 
