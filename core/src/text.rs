@@ -24,9 +24,15 @@ pub fn normalise_into(text: &str, out: &mut String) {
         // Fast path for the common case: no NFKC work or multi-char lower-casing.
         push_folded(out, text.bytes().map(|b| b.to_ascii_lowercase() as char));
     } else {
+        // NFKC again after lower-casing: a lower-case mapping can leave combining marks
+        // out of canonical order (`İ` + U+065F lower-cases to `i` U+0307 U+065F), and
+        // then a second normalisation would reorder them (found by the fuzzer).
         push_folded(
             out,
-            text.nfkc().flat_map(char::to_lowercase).map(fold_quote),
+            text.nfkc()
+                .flat_map(char::to_lowercase)
+                .nfkc()
+                .map(fold_quote),
         );
     }
 }
@@ -169,6 +175,16 @@ pub fn tokens(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn normalising_is_idempotent_when_lower_casing_reorders_combining_marks() {
+        // Found by the fuzzer: `İ` lower-cases to `i` + U+0307, which must then sort
+        // after U+065F (combining class 220 before 230).
+        let text = "8|\u{130}\u{6db}\u{6db}\u{6db}\u{65f}";
+        let once = normalise(text);
+        assert_eq!(normalise(&once), once);
+    }
+
     use super::*;
 
     #[test]

@@ -33,8 +33,15 @@ const BATCH_SIZE: usize = 8192;
 
 pub(super) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<(), DataError> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| parquet_error(path, e))?;
+    // The parquet crate (57.3) panics on some corrupt footers ("capacity overflow" while
+    // decoding the thrift metadata; found by fuzzing read_parquet) instead of returning
+    // an error; a bad file must be an error, not a crash of the daemon.
+    let builder = std::panic::catch_unwind(move || ParquetRecordBatchReaderBuilder::try_new(file))
+        .map_err(|_| DataError::Parquet {
+            path: path.to_path_buf(),
+            message: "the decoder failed on corrupt metadata".into(),
+        })?
+        .map_err(|e| parquet_error(path, e))?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let find = |candidates: &[&str]| names.iter().position(|n| column_kind(n, candidates));

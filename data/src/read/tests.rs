@@ -482,6 +482,27 @@ mod parquet_files {
         Arc::new(StringArray::from(values.to_vec()))
     }
 
+    /// Found by fuzzing: a footer on which the parquet crate panics ("capacity
+    /// overflow") instead of returning an error. It must be an error naming the file.
+    #[test]
+    fn a_footer_the_decoder_panics_on_is_an_error() {
+        let bytes: &[u8] = &[
+            0, 0, 0, 0, 1, 0, 0, 61, 49, 86, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185,
+            185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185,
+            49, 82, 50, 0, 0, 0, 65, 185, 80, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185,
+            185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185, 185,
+            185, 25, 25, 25, 25, 25, 252, 252, 252, 252, 252, 252, 252, 252, 252, 252, 252, 252,
+            252, 252, 252, 25, 0, 0, 0, 25, 1, 0, 0, 0, 0, 0, 0, 8, 25, 25, 25, 25, 25, 25, 25, 49,
+            82, 185, 185, 188, 185, 185, 185, 185, 185, 50, 82, 50, 0, 0, 0, 80, 65, 82, 49,
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corrupt.parquet");
+        std::fs::write(&path, bytes).unwrap();
+        let error = read_examples(&path, &ReadOptions::default()).unwrap_err();
+        assert!(matches!(error, DataError::Parquet { .. }), "{error:?}");
+        assert!(error.to_string().contains("corrupt.parquet"), "{error}");
+    }
+
     #[test]
     fn reads_the_hub_sst2_schema() {
         let dir = TempDir::new().unwrap();
