@@ -101,8 +101,13 @@ fn status_of(
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
+    // One write for head and body: a refusal (401/403) is sent before the body
+    // is read, and hyper then closes the connection, so a second write could
+    // race with that close and fail with a broken pipe. The bodies here are a
+    // few bytes, so the whole request goes out before any answer can come back.
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).unwrap();
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line).unwrap();
     line.split_whitespace()

@@ -361,10 +361,18 @@ pub fn try_request(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    // Head and body in one write: the daemon may answer (401, 413, ...) and close
+    // before reading the body, and a second write would then race with the close.
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    let written = stream.write_all(&request);
     let mut reader = BufReader::new(stream);
-    read_response(&mut reader)
+    match (written, read_response(&mut reader)) {
+        // The answer came back even though the rest of the body was refused.
+        (_, Ok(response)) => Ok(response),
+        (Err(write_error), Err(_)) => Err(write_error),
+        (Ok(()), Err(read_error)) => Err(read_error),
+    }
 }
 
 /// One HTTP/1.1 keep-alive connection, reused for many requests (a load generator's
