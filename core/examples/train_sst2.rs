@@ -6,6 +6,10 @@
 use sentiment_core::{train, Label, TrainConfig, TrainProgress};
 use std::time::Instant;
 
+// The same allocator as `sentimentd`, so that timings here match its `train`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn read(path: &str) -> (Vec<String>, Vec<Label>) {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut texts = Vec::new();

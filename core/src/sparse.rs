@@ -40,20 +40,39 @@ impl CsrMatrix {
                 part
             })
             .collect();
-        let mut matrix = CsrMatrix::with_cols(n_cols);
-        let nnz = blocks.iter().map(CsrMatrix::nnz).sum();
-        matrix.indices.reserve(nnz);
-        matrix.values.reserve(nnz);
-        matrix.indptr.reserve(n_rows);
+        // Join the blocks: offsets serially (one per block), the copying in parallel
+        // into each block's own slice of the output.
+        let mut starts = Vec::with_capacity(blocks.len());
+        let mut nnz = 0;
         for block in &blocks {
-            let base = matrix.indices.len();
-            matrix
-                .indptr
-                .extend(block.indptr[1..].iter().map(|p| base + p));
-            matrix.indices.extend_from_slice(&block.indices);
-            matrix.values.extend_from_slice(&block.values);
+            starts.push(nnz);
+            nnz += block.nnz();
         }
-        matrix
+        let mut indptr = Vec::with_capacity(n_rows + 1);
+        indptr.push(0);
+        for (block, &start) in blocks.iter().zip(&starts) {
+            indptr.extend(block.indptr[1..].iter().map(|p| start + p));
+        }
+        let mut indices = vec![0u32; nnz];
+        let mut values = vec![0f32; nnz];
+        let mut parts = Vec::with_capacity(blocks.len());
+        let (mut rest_i, mut rest_v) = (indices.as_mut_slice(), values.as_mut_slice());
+        for block in &blocks {
+            let (part_i, tail_i) = std::mem::take(&mut rest_i).split_at_mut(block.nnz());
+            let (part_v, tail_v) = std::mem::take(&mut rest_v).split_at_mut(block.nnz());
+            (rest_i, rest_v) = (tail_i, tail_v);
+            parts.push((block, part_i, part_v));
+        }
+        parts.into_par_iter().for_each(|(block, part_i, part_v)| {
+            part_i.copy_from_slice(&block.indices);
+            part_v.copy_from_slice(&block.values);
+        });
+        CsrMatrix {
+            n_cols,
+            indptr,
+            indices,
+            values,
+        }
     }
 
     /// An empty matrix with `n_cols` columns and no rows.
@@ -101,27 +120,55 @@ impl CsrMatrix {
 
     /// The transpose, also in CSR form (equivalently, this matrix in CSC form). Used so
     /// that `X^T r` can be computed column by column in parallel without write conflicts.
+    ///
+    /// Each thread fills the output for one range of columns (ranges of about equal
+    /// non-zero counts), scanning every row for the entries in its range: rows are
+    /// visited in order, so each output row lists its columns ascending, exactly as a
+    /// serial transpose would, however many threads there are.
     pub fn transpose(&self) -> CsrMatrix {
-        let mut counts = vec![0usize; self.n_cols + 1];
+        let n_cols = self.n_cols;
+        let nnz = self.nnz();
+        let mut indptr = vec![0usize; n_cols + 1];
         for &c in &self.indices {
-            counts[c as usize + 1] += 1;
+            indptr[c as usize + 1] += 1;
         }
-        for i in 0..self.n_cols {
-            counts[i + 1] += counts[i];
+        for j in 0..n_cols {
+            indptr[j + 1] += indptr[j];
         }
-        let indptr = counts.clone();
-        let mut next = counts;
-        let mut indices = vec![0u32; self.nnz()];
-        let mut values = vec![0f32; self.nnz()];
-        for row in 0..self.n_rows() {
-            let (cols, vals) = self.row(row);
-            for (&c, &v) in cols.iter().zip(vals) {
-                let slot = next[c as usize];
-                indices[slot] = row as u32;
-                values[slot] = v;
-                next[c as usize] += 1;
+        let tasks = rayon::current_num_threads().clamp(1, 8);
+        let mut bounds: Vec<usize> = (0..tasks)
+            .map(|t| indptr[..n_cols].partition_point(|&p| p < nnz * t / tasks))
+            .collect();
+        bounds.push(n_cols);
+        let mut indices = vec![0u32; nnz];
+        let mut values = vec![0f32; nnz];
+        // Cut the outputs into the ranges' disjoint slices.
+        let mut parts = Vec::with_capacity(tasks);
+        let (mut rest_i, mut rest_v) = (indices.as_mut_slice(), values.as_mut_slice());
+        for t in 0..tasks {
+            let (c0, c1) = (bounds[t], bounds[t + 1]);
+            let len = indptr[c1] - indptr[c0];
+            let (part_i, tail_i) = std::mem::take(&mut rest_i).split_at_mut(len);
+            let (part_v, tail_v) = std::mem::take(&mut rest_v).split_at_mut(len);
+            (rest_i, rest_v) = (tail_i, tail_v);
+            parts.push((c0, c1, part_i, part_v));
+        }
+        parts.into_par_iter().for_each(|(c0, c1, out_i, out_v)| {
+            let base = indptr[c0];
+            let mut next: Vec<usize> = indptr[c0..c1].iter().map(|p| p - base).collect();
+            let (lo, hi) = (c0 as u32, c1 as u32);
+            for row in 0..self.n_rows() {
+                let (cols, vals) = self.row(row);
+                for (&c, &v) in cols.iter().zip(vals) {
+                    if (lo..hi).contains(&c) {
+                        let slot = &mut next[(c - lo) as usize];
+                        out_i[*slot] = row as u32;
+                        out_v[*slot] = v;
+                        *slot += 1;
+                    }
+                }
             }
-        }
+        });
         CsrMatrix {
             n_cols: self.n_rows(),
             indptr,
@@ -176,6 +223,57 @@ mod tests {
         assert_eq!(t.row(2), (&[0u32, 2][..], &[2.0f32, 4.0][..]));
         assert_eq!(t.row(1), (&[2u32][..], &[3.0f32][..]));
         assert_eq!(t.transpose(), m);
+    }
+
+    /// The textbook serial transpose, to check the parallel one against.
+    fn serial_transpose(m: &CsrMatrix) -> CsrMatrix {
+        let mut columns = vec![Vec::new(); m.n_cols];
+        for row in 0..m.n_rows() {
+            let (cols, vals) = m.row(row);
+            for (&c, &v) in cols.iter().zip(vals) {
+                columns[c as usize].push((row as u32, v));
+            }
+        }
+        let mut t = CsrMatrix::with_cols(m.n_rows());
+        columns.iter().for_each(|column| t.push_row(column));
+        t
+    }
+
+    #[test]
+    fn parallel_transpose_matches_the_serial_one_for_any_thread_count() {
+        // Skewed like TF-IDF data: low column ids are far more frequent.
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as u32
+        };
+        let n_cols = 500;
+        let mut m = CsrMatrix::with_cols(n_cols);
+        for _ in 0..2000 {
+            let mut row: Vec<u32> = (0..next() % 12)
+                .map(|_| (next() % n_cols as u32) * (next() % n_cols as u32) / n_cols as u32)
+                .collect();
+            row.sort_unstable();
+            row.dedup();
+            let entries: Vec<(u32, f32)> = row.iter().map(|&c| (c, next() as f32)).collect();
+            m.push_row(&entries);
+        }
+        m.push_row(&[]);
+        let expected = serial_transpose(&m);
+        for threads in [1, 2, 3, 8] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            assert_eq!(
+                pool.install(|| m.transpose()),
+                expected,
+                "{threads} threads"
+            );
+        }
+        assert_eq!(CsrMatrix::with_cols(3).transpose().n_rows(), 3);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::features::{TfidfVectorizer, VectorizerConfig};
 use crate::label::Label;
-use crate::logreg::{fit, FitError, LogisticConfig};
+use crate::logreg::{fit, FitError, LinearModel, LogisticConfig};
 use crate::metrics::{EvaluationReport, MetricsError};
 use crate::model::{FitSummary, ModelMetadata, SentimentModel, TrainingSummary};
 use crate::sparse::CsrMatrix;
@@ -138,6 +138,57 @@ pub fn train<S: AsRef<str> + Sync>(
         return Err(TrainError::OneClass("positive"));
     }
 
+    std::thread::scope(|scope| {
+        // The data hash is serial work that needs nothing else. It runs on a thread of
+        // its own once the optimiser starts, whose vector steps leave a core idle.
+        let mut hashing = None;
+        let fitted = fit_model(texts, labels, weights, config, progress, || {
+            hashing = Some(scope.spawn(|| data_hash(texts, labels, weights)));
+        });
+        let data_sha256 = match hashing {
+            Some(thread) => thread
+                .join()
+                .expect("hashing the training data cannot panic"),
+            None => data_hash(texts, labels, weights),
+        };
+        let (vectorizer, linear, fit) = fitted?;
+        let created_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let metadata = ModelMetadata {
+            created_unix_ms,
+            training: TrainingSummary {
+                data_sha256,
+                examples: texts.len() as u64,
+                positive: positive as u64,
+                negative: negative as u64,
+                total_weight: weights.iter().sum(),
+                features: vectorizer.n_features() as u64,
+                tokens: vectorizer.state().tokens.len() as u64,
+            },
+            config: config.clone(),
+            fit,
+            evaluations: BTreeMap::new(),
+            notes: BTreeMap::new(),
+        };
+        Ok(SentimentModel {
+            vectorizer,
+            linear,
+            metadata,
+        })
+    })
+}
+
+/// The vectoriser and the fitted weights of [`train`], with what the fit did.
+fn fit_model<S: AsRef<str> + Sync>(
+    texts: &[S],
+    labels: &[Label],
+    weights: &[f64],
+    config: &TrainConfig,
+    progress: &(dyn Fn(TrainProgress) + Sync),
+    on_optimising: impl FnOnce(),
+) -> Result<(TfidfVectorizer, LinearModel, FitSummary), TrainError> {
     let started = Instant::now();
     let (vectorizer, mut matrix) = TfidfVectorizer::fit_transform(texts, &config.vectorizer);
     if vectorizer.n_features() == 0 {
@@ -161,6 +212,7 @@ pub fn train<S: AsRef<str> + Sync>(
     }
 
     let optimise_started = Instant::now();
+    on_optimising();
     let targets: Vec<f64> = labels.iter().map(|l| l.target()).collect();
     let on_evaluation = |evaluations: usize, objective: f64| {
         progress(TrainProgress::Optimising {
@@ -176,38 +228,14 @@ pub fn train<S: AsRef<str> + Sync>(
         }
     }
     let optimise_seconds = optimise_started.elapsed().as_secs_f64();
-
-    let created_unix_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let metadata = ModelMetadata {
-        created_unix_ms,
-        training: TrainingSummary {
-            data_sha256: data_hash(texts, labels, weights),
-            examples: texts.len() as u64,
-            positive: positive as u64,
-            negative: negative as u64,
-            total_weight: weights.iter().sum(),
-            features: vectorizer.n_features() as u64,
-            tokens: vectorizer.state().tokens.len() as u64,
-        },
-        config: config.clone(),
-        fit: FitSummary {
-            iterations: report.iterations as u64,
-            evaluations: report.evaluations as u64,
-            objective: report.objective,
-            vectorise_seconds,
-            optimise_seconds,
-        },
-        evaluations: BTreeMap::new(),
-        notes: BTreeMap::new(),
+    let fit = FitSummary {
+        iterations: report.iterations as u64,
+        evaluations: report.evaluations as u64,
+        objective: report.objective,
+        vectorise_seconds,
+        optimise_seconds,
     };
-    Ok(SentimentModel {
-        vectorizer,
-        linear,
-        metadata,
-    })
+    Ok((vectorizer, linear, fit))
 }
 
 /// The fold (0..folds) of each of `n` examples: a seeded shuffle dealt round-robin, so
