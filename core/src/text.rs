@@ -74,9 +74,11 @@ fn push_folded_ascii(out: &mut String, text: &[u8]) {
     }
 }
 
+/// Typographic quotes to their ASCII forms. ASCII itself stays as it is (the backtick
+/// too: the ASCII fast path never folds, and both paths must agree).
 fn fold_quote(ch: char) -> char {
     match ch {
-        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => '\'',
+        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '\u{00B4}' => '\'',
         '\u{201C}' | '\u{201D}' | '\u{201F}' | '\u{2033}' => '"',
         other => other,
     }
@@ -226,6 +228,18 @@ mod tests {
             let mut fast = String::new();
             push_folded_ascii(&mut fast, text.as_bytes());
             assert_eq!(fast, general, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_non_ascii_character_elsewhere_changes_nothing_about_ascii_ones() {
+        // The general path (taken when a text has any non-ASCII character) must treat
+        // every ASCII character as the fast path does; the backtick once differed.
+        for byte in 0u8..128 {
+            let ascii = (byte as char).to_string();
+            let alone = normalise(&ascii);
+            let with_accent = normalise(&format!("{ascii}\u{e9}"));
+            assert_eq!(with_accent, format!("{alone}\u{e9}"), "byte {byte:#x}");
         }
     }
 
