@@ -92,6 +92,20 @@ fn learnable_feedback_is_promoted_and_served_and_nothing_new_is_skipped() {
         .as_str()
         .unwrap()
         .starts_with("promoted"));
+    // v2 records where the base data is, as v1 did: a restart still finds it once v1
+    // has been pruned.
+    let note = |version: &str| {
+        let path = daemon
+            .data_dir
+            .join("models")
+            .join(version)
+            .join("version.json");
+        let record: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        record["notes"]["base_data"].as_str().map(str::to_string)
+    };
+    assert!(note("v1").is_some());
+    assert_eq!(note("v2"), note("v1"));
 
     // No new feedback: nothing to do, no new version.
     let again = retrain_and_wait(&s);

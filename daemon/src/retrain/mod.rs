@@ -251,6 +251,9 @@ pub fn run_numbered(
         ("feedback_fingerprint".to_string(), fingerprint),
         ("base_test".to_string(), base.test_source.clone()),
         ("train_data".to_string(), base.train_source.clone()),
+        // Every version says where the base data is, so that a restarted daemon finds
+        // it even once version 1 (which first recorded it) has been pruned.
+        ("base_data".to_string(), base.path.display().to_string()),
         (
             "feedback_weight".to_string(),
             settings.feedback_weight.to_string(),

@@ -7,6 +7,7 @@ use crate::events::{now_unix_ms, Event};
 use crate::server::bootstrap::{read_base_data, BaseData};
 use crate::state::SharedState;
 use anyhow::{anyhow, Context, Result};
+use sentiment_data::registry::VersionRecord;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,20 +130,30 @@ fn report(result: Result<Outcome>, trigger: &str, started: i64) -> RetrainReport
     report
 }
 
-/// Where the base dataset is: the configured path, else the one version 1 was
-/// bootstrapped from.
+/// Where the base dataset is: the configured path, else the one the registry's
+/// versions recorded (see [`recorded_base_data`]).
 pub fn base_data_path(state: &SharedState) -> Result<PathBuf> {
     if let Some(path) = &state.config.base_data {
         return Ok(path.clone());
     }
-    let from_v1 = state
-        .registry
-        .record(1)
-        .ok()
-        .and_then(|r| r.notes.get("base_data").cloned());
-    from_v1.map(PathBuf::from).ok_or_else(|| {
+    let records = state.registry.versions().unwrap_or_default();
+    let current = state.registry.current().ok().flatten();
+    recorded_base_data(&records, current).ok_or_else(|| {
         anyhow!("no base dataset to retrain with: pass --base-data (or set SENTIMENT_BASE_DATA)")
     })
+}
+
+/// The `base_data` note of the current version, else of the newest version that has
+/// one. Version 1 records the path it was bootstrapped from and every retrained
+/// version carries it on, so it survives the pruning of old versions.
+fn recorded_base_data(records: &[VersionRecord], current: Option<u32>) -> Option<PathBuf> {
+    let note = |r: &VersionRecord| r.notes.get("base_data").cloned();
+    records
+        .iter()
+        .find(|r| Some(r.version) == current)
+        .and_then(note)
+        .or_else(|| records.iter().rev().find_map(note))
+        .map(PathBuf::from)
 }
 
 fn run(state: &SharedState) -> Result<Outcome> {
@@ -193,4 +204,49 @@ fn run(state: &SharedState) -> Result<Outcome> {
         tracing::warn!(%error, "could not prune old model versions");
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sentiment_data::registry::VersionStatus;
+    use std::collections::BTreeMap;
+
+    fn record(version: u32, base_data: Option<&str>) -> VersionRecord {
+        VersionRecord {
+            version,
+            created_unix_ms: 0,
+            status: VersionStatus::Candidate,
+            parent: version.checked_sub(1).filter(|&v| v > 0),
+            evaluations: BTreeMap::new(),
+            training_rows: BTreeMap::new(),
+            training_data_sha256: String::new(),
+            feedback_ids: Vec::new(),
+            decision: String::new(),
+            notes: base_data
+                .map(|p| BTreeMap::from([("base_data".to_string(), p.to_string())]))
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn the_base_data_is_found_after_version_1_is_pruned() {
+        // Versions 1-3 pruned; 4 predates the carried note, 5 and 6 carry it.
+        let records = [
+            record(4, None),
+            record(5, Some("/data/sst2")),
+            record(6, Some("/data/sst2-moved")),
+        ];
+        assert_eq!(
+            recorded_base_data(&records, Some(5)),
+            Some(PathBuf::from("/data/sst2"))
+        );
+        // The current version has no note: the newest one that does.
+        assert_eq!(
+            recorded_base_data(&records, Some(4)),
+            Some(PathBuf::from("/data/sst2-moved"))
+        );
+        assert_eq!(recorded_base_data(&records[..1], Some(4)), None);
+        assert_eq!(recorded_base_data(&[], None), None);
+    }
 }

@@ -23,6 +23,8 @@ pub struct BaseData {
     pub test: Vec<Example>,
     pub test_source: String,
     pub train_source: String,
+    /// The file or directory it was read from.
+    pub path: PathBuf,
 }
 
 /// Reads the base dataset: its validation split (else test split) is the test set;
@@ -43,6 +45,7 @@ pub fn read_base_data(path: &Path) -> Result<BaseData> {
             test_source: display_paths(files),
             train,
             train_source: display_paths(&splits.train),
+            path: path.to_path_buf(),
         }),
         None => {
             let (train, test) = stratified_split(&train, TEST_FRACTION, TEST_SPLIT_SEED)
@@ -56,6 +59,7 @@ pub fn read_base_data(path: &Path) -> Result<BaseData> {
                     display_paths(&splits.train)
                 ),
                 train_source: display_paths(&splits.train),
+                path: path.to_path_buf(),
             })
         }
     }
