@@ -13,7 +13,7 @@ seconds="${1:-30}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(normalise artifact read_tsv read_csv read_jsonl read_parquet request_json)
+  targets=(normalise artifact artifact_payload read_tsv read_csv read_jsonl read_parquet request_json)
 fi
 command -v cargo-fuzz >/dev/null || {
   echo "error: cargo-fuzz is not installed: run \`cargo install cargo-fuzz\`" >&2
@@ -38,6 +38,16 @@ seed() {
       tmp="$(mktemp -d)"
       head -n 2001 "$shared/sst2/train.tsv" >"$tmp/train.tsv"
       cargo run --release -q -p sentimentd -- train --data "$tmp/train.tsv" --out "$dir/model.bin" >/dev/null 2>&1
+      rm -rf "$tmp"
+      ;;
+    artifact_payload)
+      # The payload of a real model small enough for -max_len: the file minus its
+      # 52-byte header.
+      local tmp
+      tmp="$(mktemp -d)"
+      head -n 301 "$shared/sst2/train.tsv" >"$tmp/train.tsv"
+      cargo run --release -q -p sentimentd -- train --data "$tmp/train.tsv" --out "$tmp/model.bin" >/dev/null 2>&1
+      tail -c +53 "$tmp/model.bin" >"$dir/payload.bin"
       rm -rf "$tmp"
       ;;
     request_json) printf '{"text": "great", "correct_label": 1, "confidence": 0.9}' >"$dir/a.json"
