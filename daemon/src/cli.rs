@@ -425,7 +425,7 @@ pub struct RetrainArgs {
     /// default is $GITHUB_STEP_SUMMARY when set, the job summary on GitHub Actions).
     #[arg(long, value_name = "PATH")]
     pub summary_file: Option<PathBuf>,
-    /// The base dataset [default: the one version 1 was trained on].
+    /// The base dataset [default: the one the model versions recorded].
     #[arg(long, value_name = "PATH", env = "SENTIMENT_BASE_DATA")]
     pub base_data: Option<PathBuf>,
     /// Weight of a feedback example relative to a base example [default: 5].

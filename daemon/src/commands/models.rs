@@ -40,13 +40,9 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
     let registry = open_registry(&data_dir)?;
     let base_path: PathBuf = match args.base_data.clone() {
         Some(path) => path,
-        None => registry
-            .record(1)
-            .ok()
-            .and_then(|r| r.notes.get("base_data").map(PathBuf::from))
-            .ok_or_else(|| {
-                anyhow!("pass --base-data PATH: version 1 does not say which dataset it came from")
-            })?,
+        None => retrain::runner::registry_base_data(&registry).ok_or_else(|| {
+            anyhow!("pass --base-data PATH: no model version says which dataset it came from")
+        })?,
     };
     let Some(_lock) = lock::try_lock(&data_dir)? else {
         bail!(

@@ -7,7 +7,7 @@ use crate::events::{now_unix_ms, Event};
 use crate::server::bootstrap::{read_base_data, BaseData};
 use crate::state::SharedState;
 use anyhow::{anyhow, Context, Result};
-use sentiment_data::registry::VersionRecord;
+use sentiment_data::registry::{Registry, VersionRecord};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -136,11 +136,16 @@ pub fn base_data_path(state: &SharedState) -> Result<PathBuf> {
     if let Some(path) = &state.config.base_data {
         return Ok(path.clone());
     }
-    let records = state.registry.versions().unwrap_or_default();
-    let current = state.registry.current().ok().flatten();
-    recorded_base_data(&records, current).ok_or_else(|| {
+    registry_base_data(&state.registry).ok_or_else(|| {
         anyhow!("no base dataset to retrain with: pass --base-data (or set SENTIMENT_BASE_DATA)")
     })
+}
+
+/// The base data path the registry's versions recorded, if any.
+pub fn registry_base_data(registry: &Registry) -> Option<PathBuf> {
+    let records = registry.versions().unwrap_or_default();
+    let current = registry.current().ok().flatten();
+    recorded_base_data(&records, current)
 }
 
 /// The `base_data` note of the current version, else of the newest version that has
