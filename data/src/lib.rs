@@ -9,6 +9,7 @@ mod error;
 mod example;
 mod format;
 pub mod hub;
+mod quiet_panic;
 mod read;
 pub mod registry;
 mod split;

@@ -14,6 +14,7 @@
 use super::{
     column_kind, parse_label, wanted_label, wanted_text, Sink, LABEL_COLUMNS, TEXT_COLUMNS,
 };
+use crate::quiet_panic::catch_quietly;
 use crate::DataError;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -36,10 +37,11 @@ pub(super) fn read(path: &Path, sink: &mut Sink<'_>) -> Result<(), DataError> {
     // The parquet crate (57.3) panics on some corrupt footers ("capacity overflow" while
     // decoding the thrift metadata; found by fuzzing read_parquet) instead of returning
     // an error; a bad file must be an error, not a crash of the daemon.
-    let builder = std::panic::catch_unwind(move || ParquetRecordBatchReaderBuilder::try_new(file))
-        .map_err(|_| DataError::Parquet {
+    // Caught quietly: the user gets the error below, not a panic message above it.
+    let builder = catch_quietly(move || ParquetRecordBatchReaderBuilder::try_new(file))
+        .map_err(|panic| DataError::Parquet {
             path: path.to_path_buf(),
-            message: "the decoder failed on corrupt metadata".into(),
+            message: format!("the decoder failed on corrupt metadata ({panic})"),
         })?
         .map_err(|e| parquet_error(path, e))?;
     let schema = builder.schema().clone();
