@@ -398,8 +398,7 @@ impl TfidfVectorizer {
         // occurrence in the training texts (the shards are merged in order, so this
         // does not depend on the number of threads): a total order that is cheap to
         // compare, where comparing n-gram names cost ~40 ms on SST-2.
-        // The keys are distinct, so a parallel sort gives the one possible order.
-        candidates.par_sort_unstable_by_key(|&(df, ngram)| {
+        candidates.sort_unstable_by_key(|&(df, ngram)| {
             (
                 std::cmp::Reverse(df),
                 ngram.first,
@@ -437,35 +436,31 @@ impl TfidfVectorizer {
             idf.push(smoothed_idf(n_docs, *df));
         }
 
-        let n_features = features.len();
+        // The training matrix, straight from the codes (no second tokenising pass).
+        let matrix = CsrMatrix::from_rows_par(n_docs, features.len(), |d, row, ids| {
+            collect_features(
+                doc(d),
+                config.bigrams,
+                |c| old_unigram[c as usize],
+                |a, b| {
+                    old_bigram
+                        .get(&bigram_key(a, b))
+                        .copied()
+                        .unwrap_or(MISSING)
+                },
+                ids,
+            );
+            weigh(ids, &idf, config.sublinear_tf, row);
+        });
+
         let state = VectorizerState {
             config: config.clone(),
             tokens,
             features,
-            idf: idf.clone(),
+            idf,
         };
-        let idf = &idf;
-        // The training matrix, straight from the codes (no second tokenising pass),
-        // while another thread builds the vocabulary's lookups for prediction.
-        let build_matrix = || {
-            CsrMatrix::from_rows_par(n_docs, n_features, |d, row, ids| {
-                collect_features(
-                    doc(d),
-                    config.bigrams,
-                    |c| old_unigram[c as usize],
-                    |a, b| {
-                        old_bigram
-                            .get(&bigram_key(a, b))
-                            .copied()
-                            .unwrap_or(MISSING)
-                    },
-                    ids,
-                );
-                weigh(ids, idf, config.sublinear_tf, row);
-            })
-        };
-        let (vectorizer, matrix) = rayon::join(|| TfidfVectorizer::from_state(state), build_matrix);
-        let vectorizer = vectorizer.expect("a freshly fitted vocabulary is consistent");
+        let vectorizer =
+            TfidfVectorizer::from_state(state).expect("a freshly fitted vocabulary is consistent");
         (vectorizer, matrix)
     }
 
