@@ -11,27 +11,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Instant;
 
-fn add_key(keys: &Path, name: &str, tier: &str, role: &str) -> String {
-    let out = sentimentd(&[
-        "keys",
-        "add",
-        "--keys-file",
-        keys.to_str().unwrap(),
-        "--name",
-        name,
-        "--tier",
-        tier,
-        "--role",
-        role,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 fn write_config(dir: &Path, toml: &str) -> String {
     let path = dir.join("config.toml");
     std::fs::write(&path, toml).unwrap();

@@ -320,26 +320,7 @@ fn bad_input_gets_a_precise_4xx_and_never_a_5xx() {
 fn api_keys_roles_and_the_free_tier_rate_limit() {
     let dir = short_tempdir();
     let keys = dir.join("keys.toml");
-    let add = |name: &str, tier: &str, role: &str| {
-        let out = sentimentd(&[
-            "keys",
-            "add",
-            "--keys-file",
-            keys.to_str().unwrap(),
-            "--name",
-            name,
-            "--tier",
-            tier,
-            "--role",
-            role,
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let add = |name: &str, tier: &str, role: &str| add_key(&keys, name, tier, role);
     let free = add("free-user", "free", "user");
     let admin = add("ops", "unlimited", "admin");
     let listed = String::from_utf8(

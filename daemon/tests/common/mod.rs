@@ -538,3 +538,25 @@ pub fn sentimentd(args: &[&str]) -> std::process::Output {
         .output()
         .expect("sentimentd runs")
 }
+
+/// Adds an API key with `sentimentd keys add` and returns the key it printed.
+pub fn add_key(keys: &Path, name: &str, tier: &str, role: &str) -> String {
+    let out = sentimentd(&[
+        "keys",
+        "add",
+        "--keys-file",
+        keys.to_str().unwrap(),
+        "--name",
+        name,
+        "--tier",
+        tier,
+        "--role",
+        role,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
