@@ -20,5 +20,6 @@ pub use logreg::LogisticConfig;
 pub use metrics::{evaluate, EvaluationReport};
 pub use model::{Contribution, Explanation, ModelMetadata, Prediction, SentimentModel};
 pub use train::{
-    containment_groups, cross_validate, train, TrainConfig, TrainError, TrainProgress,
+    containment_groups, cross_validate, train, PreparedFit, PreparedTexts, TrainConfig, TrainError,
+    TrainProgress,
 };

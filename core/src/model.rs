@@ -130,6 +130,37 @@ impl SentimentModel {
         })
     }
 
+    /// Predicts one text, with how many of its n-grams the model knows (0: nothing in
+    /// it was seen in training, and the prediction is the bias alone).
+    pub fn predict_known(&self, text: &str) -> (Prediction, usize) {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let row = self.vectorizer.transform_into(text, &mut scratch);
+            (
+                Prediction::from_p_positive(self.linear.probability(row)),
+                row.len(),
+            )
+        })
+    }
+
+    /// [`SentimentModel::predict_known`] for many texts, in parallel.
+    pub fn predict_batch_known<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+    ) -> Vec<(Prediction, usize)> {
+        texts
+            .par_iter()
+            .with_min_len(256)
+            .map_init(Scratch::default, |scratch, text| {
+                let row = self.vectorizer.transform_into(text.as_ref(), scratch);
+                (
+                    Prediction::from_p_positive(self.linear.probability(row)),
+                    row.len(),
+                )
+            })
+            .collect()
+    }
+
     /// Probability of the positive class for each text, in parallel.
     pub fn p_positive_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<f64> {
         texts

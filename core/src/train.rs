@@ -100,6 +100,49 @@ fn data_hash<S: AsRef<str>>(texts: &[S], labels: &[Label], weights: &[f64]) -> S
     hex::encode(hasher.finalize())
 }
 
+/// Checks labels and weights against `n` texts; returns the weights (default 1 each).
+fn checked_weights<'w>(
+    n: usize,
+    labels: &[Label],
+    weights: Option<&'w [f64]>,
+    ones: &'w mut Vec<f64>,
+) -> Result<&'w [f64], TrainError> {
+    if n != labels.len() {
+        return Err(TrainError::LengthMismatch {
+            texts: n,
+            labels: labels.len(),
+        });
+    }
+    let weights = match weights {
+        Some(w) if w.len() != n => {
+            return Err(TrainError::WeightsMismatch {
+                texts: n,
+                weights: w.len(),
+            })
+        }
+        Some(w) => w,
+        None => {
+            *ones = vec![1.0; n];
+            ones
+        }
+    };
+    // A class is present when some example of it carries weight: a weight of 0
+    // leaves an example out of the fit.
+    let weighted = |label: Label| {
+        labels
+            .iter()
+            .zip(weights)
+            .any(|(&l, &w)| l == label && w > 0.0)
+    };
+    if !weighted(Label::Positive) {
+        return Err(TrainError::OneClass("negative"));
+    }
+    if !weighted(Label::Negative) {
+        return Err(TrainError::OneClass("positive"));
+    }
+    Ok(weights)
+}
+
 /// Trains a model on `texts` with their `labels`; `weights` (default 1 each) make some
 /// examples count more, such as corrections from users.
 pub fn train<S: AsRef<str> + Sync>(
@@ -109,49 +152,194 @@ pub fn train<S: AsRef<str> + Sync>(
     config: &TrainConfig,
     progress: &(dyn Fn(TrainProgress) + Sync),
 ) -> Result<SentimentModel, TrainError> {
-    if texts.len() != labels.len() {
-        return Err(TrainError::LengthMismatch {
-            texts: texts.len(),
-            labels: labels.len(),
-        });
-    }
-    let ones;
-    let weights = match weights {
-        Some(w) if w.len() != texts.len() => {
-            return Err(TrainError::WeightsMismatch {
-                texts: texts.len(),
-                weights: w.len(),
-            })
+    let mut ones = Vec::new();
+    checked_weights(texts.len(), labels, weights, &mut ones)?;
+    let prepared = PreparedTexts::new(texts, &config.vectorizer)?;
+    progress(prepared.vectorised());
+    prepared.train(texts, labels, weights, config, progress)
+}
+
+/// Training texts turned into TF-IDF rows once, so that several fits over the same
+/// texts share one vectorising pass: a retrain fits one model per cross-fitting fold
+/// and feedback weight, each with other example weights (a weight of 0 leaves a row
+/// out of the loss, its gradient and the naive-Bayes counts, as if it were absent).
+/// The vocabulary and IDF are those of all the texts; they are computed without
+/// labels.
+#[derive(Debug, Clone)]
+pub struct PreparedTexts {
+    vectorizer: TfidfVectorizer,
+    matrix: CsrMatrix,
+    vectorise_seconds: f64,
+}
+
+/// A linear model fitted on [`PreparedTexts`], with what the fit did.
+#[derive(Debug, Clone)]
+pub struct PreparedFit {
+    pub linear: LinearModel,
+    pub summary: FitSummary,
+}
+
+impl PreparedTexts {
+    /// Vectorises `texts` (the vocabulary is fitted on them).
+    pub fn new<S: AsRef<str> + Sync>(
+        texts: &[S],
+        config: &VectorizerConfig,
+    ) -> Result<PreparedTexts, TrainError> {
+        let started = Instant::now();
+        let (vectorizer, matrix) = TfidfVectorizer::fit_transform(texts, config);
+        if vectorizer.n_features() == 0 {
+            return Err(TrainError::NoFeatures);
         }
-        Some(w) => w,
-        None => {
-            ones = vec![1.0; texts.len()];
-            &ones
-        }
-    };
-    let positive = labels.iter().filter(|&&l| l == Label::Positive).count();
-    let negative = labels.len() - positive;
-    if positive == 0 {
-        return Err(TrainError::OneClass("negative"));
-    }
-    if negative == 0 {
-        return Err(TrainError::OneClass("positive"));
+        Ok(PreparedTexts {
+            vectorizer,
+            matrix,
+            vectorise_seconds: started.elapsed().as_secs_f64(),
+        })
     }
 
-    std::thread::scope(|scope| {
-        // The data hash is serial work that needs nothing else. It runs on a thread of
-        // its own once the optimiser starts, whose vector steps leave a core idle.
-        let mut hashing = None;
-        let fitted = fit_model(texts, labels, weights, config, progress, || {
-            hashing = Some(scope.spawn(|| data_hash(texts, labels, weights)));
-        });
-        let data_sha256 = match hashing {
-            Some(thread) => thread
-                .join()
-                .expect("hashing the training data cannot panic"),
-            None => data_hash(texts, labels, weights),
+    /// How many texts.
+    pub fn len(&self) -> usize {
+        self.matrix.n_rows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn vectorised(&self) -> TrainProgress {
+        TrainProgress::Vectorised {
+            rows: self.matrix.n_rows(),
+            features: self.vectorizer.n_features(),
+            nonzeros: self.matrix.nnz(),
+            seconds: self.vectorise_seconds,
+        }
+    }
+
+    /// Fits the regression on every row with its label and weight.
+    pub fn fit(
+        &self,
+        labels: &[Label],
+        weights: &[f64],
+        config: &TrainConfig,
+        progress: &(dyn Fn(TrainProgress) + Sync),
+    ) -> Result<PreparedFit, TrainError> {
+        self.fit_with(labels, weights, config, progress, || {})
+    }
+
+    fn fit_with(
+        &self,
+        labels: &[Label],
+        weights: &[f64],
+        config: &TrainConfig,
+        progress: &(dyn Fn(TrainProgress) + Sync),
+        on_optimising: impl FnOnce(),
+    ) -> Result<PreparedFit, TrainError> {
+        let mut ones = Vec::new();
+        checked_weights(self.len(), labels, Some(weights), &mut ones)?;
+        let ratios = config
+            .naive_bayes_smoothing
+            .map(|alpha| log_count_ratios(&self.matrix, labels, weights, alpha));
+        // The ratios scale a copy: the prepared rows stay plain TF-IDF for the next fit.
+        let scaled;
+        let matrix = match &ratios {
+            Some(ratios) => {
+                let mut copy = self.matrix.clone();
+                for (c, v) in copy.indices.iter().zip(copy.values.iter_mut()) {
+                    *v *= ratios[*c as usize] as f32;
+                }
+                scaled = copy;
+                &scaled
+            }
+            None => &self.matrix,
         };
-        let (vectorizer, linear, fit) = fitted?;
+        let optimise_started = Instant::now();
+        on_optimising();
+        let targets: Vec<f64> = labels.iter().map(|l| l.target()).collect();
+        let on_evaluation = |evaluations: usize, objective: f64| {
+            progress(TrainProgress::Optimising {
+                evaluations,
+                objective,
+            })
+        };
+        let (mut linear, report) =
+            fit(matrix, &targets, weights, &config.logistic, &on_evaluation)?;
+        // Fold the ratios into the weights: predicting then needs plain TF-IDF rows only.
+        if let Some(ratios) = &ratios {
+            for (w, r) in linear.weights.iter_mut().zip(ratios) {
+                *w *= *r as f32;
+            }
+        }
+        Ok(PreparedFit {
+            linear,
+            summary: FitSummary {
+                iterations: report.iterations as u64,
+                evaluations: report.evaluations as u64,
+                objective: report.objective,
+                vectorise_seconds: self.vectorise_seconds,
+                optimise_seconds: optimise_started.elapsed().as_secs_f64(),
+            },
+        })
+    }
+
+    /// p(positive) of prepared row `i` under `linear` (as [`SentimentModel::predict`]
+    /// would give for its text).
+    pub fn p_positive(&self, i: usize, linear: &LinearModel) -> f64 {
+        let (cols, vals) = self.matrix.row(i);
+        let dot: f32 = cols
+            .iter()
+            .zip(vals)
+            .map(|(&c, &v)| v * linear.weights[c as usize])
+            .sum();
+        crate::logreg::sigmoid(dot as f64 + linear.bias as f64)
+    }
+
+    /// Fits on all rows and wraps the result as a model, as [`train`] does; `texts`
+    /// are the prepared texts (for the data hash in the metadata).
+    pub fn train<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        labels: &[Label],
+        weights: Option<&[f64]>,
+        config: &TrainConfig,
+        progress: &(dyn Fn(TrainProgress) + Sync),
+    ) -> Result<SentimentModel, TrainError> {
+        let mut ones = Vec::new();
+        let weights = checked_weights(texts.len(), labels, weights, &mut ones)?;
+        if texts.len() != self.len() {
+            return Err(TrainError::LengthMismatch {
+                texts: texts.len(),
+                labels: self.len(),
+            });
+        }
+        std::thread::scope(|scope| {
+            // The data hash is serial work that needs nothing else. It runs on a thread
+            // of its own once the optimiser starts, whose vector steps leave a core idle.
+            let mut hashing = None;
+            let fitted = self.fit_with(labels, weights, config, progress, || {
+                hashing = Some(scope.spawn(|| data_hash(texts, labels, weights)));
+            });
+            let data_sha256 = match hashing {
+                Some(thread) => thread
+                    .join()
+                    .expect("hashing the training data cannot panic"),
+                None => data_hash(texts, labels, weights),
+            };
+            let PreparedFit { linear, summary } = fitted?;
+            Ok(self.model(linear, summary, data_sha256, labels, weights, config))
+        })
+    }
+
+    /// A model from a fit on these texts.
+    fn model(
+        &self,
+        linear: LinearModel,
+        fit: FitSummary,
+        data_sha256: String,
+        labels: &[Label],
+        weights: &[f64],
+        config: &TrainConfig,
+    ) -> SentimentModel {
+        let positive = labels.iter().filter(|&&l| l == Label::Positive).count();
         let created_unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -160,82 +348,24 @@ pub fn train<S: AsRef<str> + Sync>(
             created_unix_ms,
             training: TrainingSummary {
                 data_sha256,
-                examples: texts.len() as u64,
+                examples: labels.len() as u64,
                 positive: positive as u64,
-                negative: negative as u64,
+                negative: (labels.len() - positive) as u64,
                 total_weight: weights.iter().sum(),
-                features: vectorizer.n_features() as u64,
-                tokens: vectorizer.state().tokens.len() as u64,
+                features: self.vectorizer.n_features() as u64,
+                tokens: self.vectorizer.state().tokens.len() as u64,
             },
             config: config.clone(),
             fit,
             evaluations: BTreeMap::new(),
             notes: BTreeMap::new(),
         };
-        Ok(SentimentModel {
-            vectorizer,
+        SentimentModel {
+            vectorizer: self.vectorizer.clone(),
             linear,
             metadata,
-        })
-    })
-}
-
-/// The vectoriser and the fitted weights of [`train`], with what the fit did.
-fn fit_model<S: AsRef<str> + Sync>(
-    texts: &[S],
-    labels: &[Label],
-    weights: &[f64],
-    config: &TrainConfig,
-    progress: &(dyn Fn(TrainProgress) + Sync),
-    on_optimising: impl FnOnce(),
-) -> Result<(TfidfVectorizer, LinearModel, FitSummary), TrainError> {
-    let started = Instant::now();
-    let (vectorizer, mut matrix) = TfidfVectorizer::fit_transform(texts, &config.vectorizer);
-    if vectorizer.n_features() == 0 {
-        return Err(TrainError::NoFeatures);
-    }
-    let vectorise_seconds = started.elapsed().as_secs_f64();
-    progress(TrainProgress::Vectorised {
-        rows: matrix.n_rows(),
-        features: vectorizer.n_features(),
-        nonzeros: matrix.nnz(),
-        seconds: vectorise_seconds,
-    });
-
-    let ratios = config
-        .naive_bayes_smoothing
-        .map(|alpha| log_count_ratios(&matrix, labels, weights, alpha));
-    if let Some(ratios) = &ratios {
-        for (c, v) in matrix.indices.iter().zip(matrix.values.iter_mut()) {
-            *v *= ratios[*c as usize] as f32;
         }
     }
-
-    let optimise_started = Instant::now();
-    on_optimising();
-    let targets: Vec<f64> = labels.iter().map(|l| l.target()).collect();
-    let on_evaluation = |evaluations: usize, objective: f64| {
-        progress(TrainProgress::Optimising {
-            evaluations,
-            objective,
-        })
-    };
-    let (mut linear, report) = fit(&matrix, &targets, weights, &config.logistic, &on_evaluation)?;
-    // Fold the ratios into the weights: predicting then needs plain TF-IDF rows only.
-    if let Some(ratios) = &ratios {
-        for (w, r) in linear.weights.iter_mut().zip(ratios) {
-            *w *= *r as f32;
-        }
-    }
-    let optimise_seconds = optimise_started.elapsed().as_secs_f64();
-    let fit = FitSummary {
-        iterations: report.iterations as u64,
-        evaluations: report.evaluations as u64,
-        objective: report.objective,
-        vectorise_seconds,
-        optimise_seconds,
-    };
-    Ok((vectorizer, linear, fit))
 }
 
 /// The fold (0..folds) of each of `n` examples: a seeded shuffle dealt round-robin, so
@@ -423,6 +553,40 @@ mod tests {
         assert_eq!(model.metadata.training.examples, 10);
         assert_eq!(model.metadata.training.positive, 5);
         assert_eq!(model.metadata.training.data_sha256.len(), 64);
+    }
+
+    #[test]
+    fn prepared_texts_fit_as_train_does_and_zero_weights_leave_rows_out() {
+        let (texts, labels) = toy();
+        let config = TrainConfig::default();
+        let trained = train(&texts, &labels, None, &config, &|_| {}).unwrap();
+        let prepared = PreparedTexts::new(&texts, &config.vectorizer).unwrap();
+        let again = prepared
+            .train(&texts, &labels, None, &config, &|_| {})
+            .unwrap();
+        assert_eq!(trained.linear, again.linear);
+        for (i, text) in texts.iter().enumerate() {
+            let p = prepared.p_positive(i, &again.linear);
+            assert!(
+                (p - trained.predict(text).p_positive).abs() < 1e-9,
+                "{text}"
+            );
+        }
+        // A row of weight 0 is out of the fit: flipping its label changes nothing.
+        let mut weights = vec![1.0; texts.len()];
+        weights[0] = 0.0;
+        let fitted = prepared.fit(&labels, &weights, &config, &|_| {}).unwrap();
+        let mut flipped = labels.clone();
+        flipped[0] = flipped[0].flipped();
+        let refitted = prepared.fit(&flipped, &weights, &config, &|_| {}).unwrap();
+        assert_eq!(fitted.linear, refitted.linear);
+        assert_ne!(fitted.linear, again.linear);
+        // Every weighted row of one class: refused as one-class data.
+        let only_positive: Vec<f64> = labels.iter().map(|&l| f64::from(l == P)).collect();
+        assert!(matches!(
+            prepared.fit(&labels, &only_positive, &config, &|_| {}),
+            Err(TrainError::OneClass(_))
+        ));
     }
 
     #[test]

@@ -71,10 +71,30 @@ impl Principal {
             _ => None,
         }
     }
+    /// Who sent a request, as feedback and predictions record it: `socket`, `admin`
+    /// (an admin key), `api` (a user key) or `anonymous`. The first two are trusted.
     pub fn source(&self) -> &'static str {
         match self {
             Principal::Socket => "socket",
-            _ => "api",
+            Principal::Key {
+                role: Role::Admin, ..
+            } => "admin",
+            Principal::Key { .. } => "api",
+            Principal::Anonymous => "anonymous",
+        }
+    }
+
+    /// An untrusted sender's identity for quotas and caps: `key:NAME` for a user key,
+    /// `addr:IP` for an anonymous caller (`anonymous` when the address is unknown);
+    /// None for trusted senders.
+    pub fn untrusted_identity(&self, client: Option<std::net::IpAddr>) -> Option<String> {
+        match self {
+            _ if self.is_operator() => None,
+            Principal::Key { name, .. } => Some(format!("key:{name}")),
+            _ => Some(match client {
+                Some(ip) => format!("addr:{ip}"),
+                None => "anonymous".to_string(),
+            }),
         }
     }
 }

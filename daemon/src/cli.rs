@@ -258,6 +258,15 @@ pub struct ServeArgs {
     /// default: Sundays 03:00), or "off".
     #[arg(long, value_name = "CRON", env = "SENTIMENT_RETRAIN_SCHEDULE")]
     pub retrain_schedule: Option<String>,
+    /// Retrain once this many accepted feedback rows arrived (debounced: see the
+    /// [retrain] section); 0: only on the schedule and by hand [default: 1].
+    #[arg(long, value_name = "N", env = "SENTIMENT_RETRAIN_AFTER_FEEDBACK")]
+    pub retrain_after_feedback: Option<usize>,
+    /// Share of live predictions sampled at random into the review queue as audit
+    /// items, whose operator labels measure live accuracy (never trained on); 0: off
+    /// [default: 0.01].
+    #[arg(long, value_name = "SHARE", env = "SENTIMENT_AUDIT_SHARE")]
+    pub audit_share: Option<f64>,
     /// Seconds between polls of the Hub's model repository (hub.model_repo): a newly
     /// promoted version there is pulled, checked and served. 0: off [default: 300].
     #[arg(long, value_name = "SECS", env = "SENTIMENT_HUB_POLL_INTERVAL")]
@@ -486,6 +495,9 @@ pub struct ReplayArgs {
     /// Seed of the split and of the simulated users.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Characters of each version's decision shown in the table.
+    #[arg(long, default_value_t = 90)]
+    pub decision_width: usize,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,

@@ -24,6 +24,10 @@ pub struct FileConfig {
     pub base_data: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub low_confidence_threshold: Option<f64>,
+    /// Share of live predictions queued at random as audit items.
+    pub audit_share: Option<f64>,
+    /// Texts with fewer n-grams the model knows are flagged as unknown.
+    pub min_known_ngrams: Option<usize>,
     pub recent_predictions: Option<usize>,
     #[serde(default)]
     pub auth: AuthFile,
@@ -76,11 +80,61 @@ pub struct RetrainFile {
     pub schedule: Option<String>,
     /// How many model versions the registry keeps (0: all).
     pub keep_versions: Option<usize>,
-    pub feedback_weight: Option<f64>,
+    /// Replaced by cross-fitting; accepted and ignored (with a warning) so that an
+    /// older config file still loads.
     pub holdout_fraction: Option<f64>,
+    pub feedback_weights: Option<Vec<f64>>,
+    pub feedback_weight: Option<f64>,
+    pub folds: Option<usize>,
     pub base_tolerance: Option<f64>,
     pub max_share_per_key: Option<f64>,
+    pub min_rows_per_key: Option<usize>,
+    pub after_feedback: Option<usize>,
+    pub quiet_seconds: Option<u64>,
+    pub max_delay_seconds: Option<u64>,
+    pub min_interval_seconds: Option<u64>,
 }
+
+impl RetrainFile {
+    /// The settings this section asks for, over the defaults; checked.
+    pub fn settings(&self) -> Result<RetrainSettings> {
+        if self.holdout_fraction.is_some() {
+            tracing::warn!("retrain.holdout_fraction is no longer used: feedback is cross-fitted (retrain.folds); remove it from the config file");
+        }
+        let d = RetrainSettings::default();
+        let settings = RetrainSettings {
+            feedback_weights: self.feedback_weights.clone().unwrap_or(d.feedback_weights),
+            feedback_weight: self.feedback_weight.unwrap_or(d.feedback_weight),
+            folds: self.folds.unwrap_or(d.folds),
+            base_tolerance: self.base_tolerance.unwrap_or(d.base_tolerance),
+            max_share_per_key: self.max_share_per_key.unwrap_or(d.max_share_per_key),
+            min_rows_per_key: self.min_rows_per_key.unwrap_or(d.min_rows_per_key),
+            after_feedback: self.after_feedback.unwrap_or(d.after_feedback),
+            quiet_seconds: self.quiet_seconds.unwrap_or(d.quiet_seconds),
+            max_delay_seconds: self.max_delay_seconds.unwrap_or(d.max_delay_seconds),
+            min_interval_seconds: self.min_interval_seconds.unwrap_or(d.min_interval_seconds),
+        };
+        settings.validate().map_err(|m| anyhow::anyhow!(m))?;
+        Ok(settings)
+    }
+}
+
+/// The retrain settings of a command that has no daemon configuration of its own
+/// (`sentimentd retrain`): the config file's `[retrain]` section over the defaults,
+/// resolved as `serve` resolves it.
+pub fn retrain_settings(config_file: Option<&Path>) -> Result<(RetrainSettings, usize)> {
+    let file = read_file(config_file)?;
+    Ok((
+        file.retrain.settings()?,
+        file.retrain.keep_versions.unwrap_or(DEFAULT_KEEP_VERSIONS),
+    ))
+}
+
+/// Share of live predictions audited by default: 1%.
+pub const DEFAULT_AUDIT_SHARE: f64 = 0.01;
+
+/// Versions the registry keeps by default.
+pub const DEFAULT_KEEP_VERSIONS: usize = 20;
 
 /// The default retrain schedule: Sundays at 03:00 (the plan's weekly retrain).
 pub const DEFAULT_SCHEDULE: &str = "0 0 3 * * Sun";
@@ -148,6 +202,11 @@ pub struct ServeConfig {
     pub base_data: Option<PathBuf>,
     pub log_format: LogFormat,
     pub low_confidence_threshold: f64,
+    /// Share of live predictions queued at random as audit items (0: off).
+    pub audit_share: f64,
+    /// A text with fewer known n-grams than this is flagged `unknown_text`, queued
+    /// for review and answered with confidence 0.5.
+    pub min_known_ngrams: usize,
     pub recent_predictions: usize,
     pub auth_required: bool,
     pub keys_file: PathBuf,
@@ -277,27 +336,12 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     let schedule = args
         .retrain_schedule
         .clone()
-        .or(file.retrain.schedule)
+        .or(file.retrain.schedule.clone())
         .unwrap_or_else(|| DEFAULT_SCHEDULE.to_string());
-    let defaults_retrain = RetrainSettings::default();
-    let retrain = RetrainSettings {
-        feedback_weight: file
-            .retrain
-            .feedback_weight
-            .unwrap_or(defaults_retrain.feedback_weight),
-        holdout_fraction: file
-            .retrain
-            .holdout_fraction
-            .unwrap_or(defaults_retrain.holdout_fraction),
-        base_tolerance: file
-            .retrain
-            .base_tolerance
-            .unwrap_or(defaults_retrain.base_tolerance),
-        max_share_per_key: file
-            .retrain
-            .max_share_per_key
-            .unwrap_or(defaults_retrain.max_share_per_key),
-    };
+    let mut retrain = file.retrain.settings()?;
+    if let Some(n) = args.retrain_after_feedback {
+        retrain.after_feedback = n;
+    }
     let config = ServeConfig {
         keys_file: args
             .keys_file
@@ -315,13 +359,18 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
             .low_confidence_threshold
             .or(file.low_confidence_threshold)
             .unwrap_or(0.55),
+        audit_share: args
+            .audit_share
+            .or(file.audit_share)
+            .unwrap_or(DEFAULT_AUDIT_SHARE),
+        min_known_ngrams: file.min_known_ngrams.unwrap_or(1),
         recent_predictions: file.recent_predictions.unwrap_or(1_000),
         auth_required,
         limits,
         tiers,
         retrain_schedule: (!schedule.trim().eq_ignore_ascii_case("off")).then_some(schedule),
         retrain,
-        keep_versions: file.retrain.keep_versions.unwrap_or(20),
+        keep_versions: file.retrain.keep_versions.unwrap_or(DEFAULT_KEEP_VERSIONS),
         feedback: file.feedback,
         hub_poll_interval: seconds(
             args.hub_poll_interval
@@ -356,6 +405,12 @@ fn validate(config: &ServeConfig) -> Result<()> {
     if !(0.5..=1.0).contains(&t) {
         bail!("the low-confidence threshold must be between 0.5 and 1.0, got {t}");
     }
+    if !(0.0..=1.0).contains(&config.audit_share) {
+        bail!(
+            "the audit share must be between 0 and 1, got {}",
+            config.audit_share
+        );
+    }
     if config.limits.max_batch == 0 {
         bail!("the batch limit must be at least 1");
     }
@@ -367,18 +422,6 @@ fn validate(config: &ServeConfig) -> Result<()> {
     }
     if config.limits.max_connections == 0 {
         bail!("max_connections must be at least 1");
-    }
-    let r = &config.retrain;
-    if !(r.feedback_weight.is_finite() && r.feedback_weight > 0.0) {
-        bail!("retrain.feedback_weight must be a positive number");
-    }
-    if !(0.0..1.0).contains(&r.holdout_fraction) {
-        bail!("retrain.holdout_fraction must be in [0, 1)");
-    }
-    let tolerance_ok = (0.0..=1.0).contains(&r.base_tolerance);
-    let share_ok = r.max_share_per_key > 0.0 && r.max_share_per_key <= 1.0;
-    if !(tolerance_ok && share_ok) {
-        bail!("retrain.base_tolerance must be in [0, 1] and retrain.max_share_per_key in (0, 1]");
     }
     config
         .feedback

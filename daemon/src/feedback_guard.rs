@@ -23,14 +23,20 @@ pub const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FeedbackPolicy {
-    /// Feedback rows one API key may send in any 24 hours; 0 = no limit. The socket
-    /// and anonymous callers (auth off) have no key and no quota.
+    /// Feedback rows one user API key may send in any 24 hours; 0 = no limit. Trusted
+    /// senders (the socket, admin keys) have no quota.
     pub max_per_key_per_day: u32,
-    /// Hold for review a correction that contradicts a prediction the served model
-    /// makes with at least this confidence, when the sender has fewer than
-    /// `min_history` accepted rows. Unset: never hold.
+    /// Feedback rows one anonymous client address may send in any 24 hours (auth
+    /// off); 0 = no limit.
+    pub max_per_address_per_day: u32,
+    /// Hold for review a correction from an untrusted sender (a user key or an
+    /// anonymous caller) that contradicts a prediction the served model makes with at
+    /// least this confidence; `"off"`: never hold.
+    #[serde(deserialize_with = "number_or_off")]
     pub hold_contradicting_confidence: Option<f64>,
-    /// Accepted rows after which a key's corrections are trusted without review.
+    /// Accepted rows after which a sender's confident contradictions are no longer
+    /// held; 0 = always held (a sender could otherwise earn the exemption with rows
+    /// that agree with the model, then flood).
     pub min_history: u64,
 }
 
@@ -38,9 +44,27 @@ impl Default for FeedbackPolicy {
     fn default() -> Self {
         FeedbackPolicy {
             max_per_key_per_day: 1_000,
-            hold_contradicting_confidence: None,
-            min_history: 20,
+            max_per_address_per_day: 1_000,
+            hold_contradicting_confidence: Some(0.8),
+            min_history: 0,
         }
+    }
+}
+
+/// A number, or the string `"off"` for none.
+fn number_or_off<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrOff {
+        Number(f64),
+        Word(String),
+    }
+    match NumberOrOff::deserialize(d)? {
+        NumberOrOff::Number(n) => Ok(Some(n)),
+        NumberOrOff::Word(w) if w.eq_ignore_ascii_case("off") => Ok(None),
+        NumberOrOff::Word(w) => Err(serde::de::Error::custom(format!(
+            "expected a confidence between 0.5 and 1.0 or \"off\", got {w:?}"
+        ))),
     }
 }
 
@@ -65,7 +89,8 @@ impl FeedbackPolicy {
     ) -> bool {
         match self.hold_contradicting_confidence {
             Some(threshold) => {
-                model_says != correct && model_confidence >= threshold && history < self.min_history
+                let exempt = self.min_history > 0 && history >= self.min_history;
+                model_says != correct && model_confidence >= threshold && !exempt
             }
             None => false,
         }
@@ -211,6 +236,24 @@ mod tests {
     }
 
     #[test]
+    fn holding_can_be_turned_off_in_the_file() {
+        let off: FeedbackPolicy =
+            toml::from_str("hold_contradicting_confidence = \"off\"").unwrap();
+        assert_eq!(off.hold_contradicting_confidence, None);
+        let on: FeedbackPolicy = toml::from_str("hold_contradicting_confidence = 0.9").unwrap();
+        assert_eq!(on.hold_contradicting_confidence, Some(0.9));
+        assert_eq!(
+            toml::from_str::<FeedbackPolicy>("")
+                .unwrap()
+                .hold_contradicting_confidence,
+            Some(0.8)
+        );
+        assert!(
+            toml::from_str::<FeedbackPolicy>("hold_contradicting_confidence = \"never\"").is_err()
+        );
+    }
+
+    #[test]
     fn only_confident_contradictions_from_new_keys_are_held() {
         let policy = FeedbackPolicy {
             hold_contradicting_confidence: Some(0.9),
@@ -228,6 +271,20 @@ mod tests {
             !policy.should_hold(Positive, 0.95, Negative, 5),
             "known key"
         );
-        assert!(!FeedbackPolicy::default().should_hold(Positive, 0.99, Negative, 0));
+        let defaults = FeedbackPolicy::default();
+        assert!(defaults.should_hold(Positive, 0.99, Negative, 0));
+        assert!(
+            defaults.should_hold(Positive, 0.99, Negative, 10_000),
+            "no history exemption by default"
+        );
+        assert!(
+            !defaults.should_hold(Positive, 0.6, Negative, 0),
+            "borderline"
+        );
+        let off = FeedbackPolicy {
+            hold_contradicting_confidence: None,
+            ..defaults
+        };
+        assert!(!off.should_hold(Positive, 0.99, Negative, 0));
     }
 }

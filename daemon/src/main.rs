@@ -10,6 +10,7 @@ mod datasets;
 mod events;
 mod feedback_guard;
 mod hub;
+mod live_accuracy;
 mod metrics;
 mod progress;
 mod rate_limit;

@@ -86,6 +86,12 @@ pub struct Metrics {
     pub latency: [Histogram; TRACKED_ROUTES.len()],
     pub responses_4xx: AtomicU64,
     pub responses_5xx: AtomicU64,
+    /// Predictions drawn into the queue as audit items.
+    pub audit_sampled: AtomicU64,
+    /// Feedback rows the share cap left out of retrains.
+    pub feedback_capped: AtomicU64,
+    /// Feedback rows held for review.
+    pub feedback_held: AtomicU64,
 }
 
 impl Metrics {
@@ -114,6 +120,8 @@ pub struct Snapshot<'a> {
     pub average_confidence: Option<f64>,
     pub queue_pending: u64,
     pub alerts_unacknowledged: usize,
+    /// Live accuracy by version (from the audit).
+    pub live: &'a [crate::live_accuracy::LiveAccuracy],
 }
 
 /// Prometheus text exposition format 0.0.4.
@@ -162,6 +170,53 @@ pub fn render_prometheus(s: &Snapshot<'_>) -> String {
         "Server error responses.",
         m.responses_5xx.load(Relaxed),
     );
+    counter(
+        &mut out,
+        "sentiment_audit_sampled_total",
+        "Predictions drawn at random into the review queue as audit items.",
+        m.audit_sampled.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "sentiment_feedback_capped_total",
+        "Feedback rows left out of retrains by the per-sender share cap.",
+        m.feedback_capped.load(Relaxed),
+    );
+    counter(
+        &mut out,
+        "sentiment_feedback_held_total",
+        "Feedback rows held for an operator's review.",
+        m.feedback_held.load(Relaxed),
+    );
+    if !s.live.is_empty() {
+        for (name, help, value) in [
+            (
+                "sentiment_live_accuracy",
+                "Accuracy on operator-labelled audit samples of live predictions, by serving version.",
+                (|l: &crate::live_accuracy::LiveAccuracy| l.accuracy) as fn(&_) -> f64,
+            ),
+            (
+                "sentiment_live_accuracy_lower",
+                "Lower bound of the live accuracy's 95% Wilson interval.",
+                |l| l.lower,
+            ),
+            (
+                "sentiment_live_accuracy_upper",
+                "Upper bound of the live accuracy's 95% Wilson interval.",
+                |l| l.upper,
+            ),
+            (
+                "sentiment_live_audited",
+                "Audit samples labelled by operators, by serving version.",
+                |l| l.audited as f64,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for live in s.live {
+                let _ = writeln!(out, "{name}{{version=\"{}\"}} {}", live.version, value(live));
+            }
+        }
+    }
     let _ = writeln!(
         out,
         "# HELP sentiment_model_info The model being served.\n# TYPE sentiment_model_info gauge\nsentiment_model_info{{version=\"{}\"}} 1",

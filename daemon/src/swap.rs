@@ -120,3 +120,29 @@ pub async fn watch_confidence(state: SharedState) {
         }
     }
 }
+
+/// The live-accuracy rule, checked every 30 s: the served version's audited accuracy
+/// fell below its predecessor's beyond its 95% interval.
+pub async fn watch_live_accuracy(state: SharedState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let serving = state.model.load_full();
+        let Some(parent) = serving.record.parent else {
+            continue;
+        };
+        if state.alerts.is_open("live_accuracy_drop", &serving.version) {
+            continue;
+        }
+        let Ok(live) = crate::api::info::live_accuracy(&state).await else {
+            continue;
+        };
+        let find = |name: &str| live.iter().find(|l| l.version == name);
+        let parent_name = sentiment_data::registry::version_name(parent);
+        if let (Some(current), Some(previous)) = (find(&serving.version), find(&parent_name)) {
+            if let Some(message) = crate::live_accuracy::drop_message(current, previous) {
+                raise(&state, "live_accuracy_drop", &serving.version, message);
+            }
+        }
+    }
+}

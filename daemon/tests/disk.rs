@@ -195,7 +195,16 @@ fn a_full_disk_refuses_writes_clearly_keeps_serving_and_recovers_without_corrupt
     let Some(mount) = Mount::tmpfs("48m") else {
         return;
     };
-    let mut daemon = Daemon::start_with_model_in(mount.dir.clone(), &["--retrain-schedule", "off"]);
+    let unbounded = config_file(ANONYMOUS_FEEDBACK_UNBOUNDED);
+    let mut daemon = Daemon::start_with_model_in(
+        mount.dir.clone(),
+        &[
+            "--retrain-schedule",
+            "off",
+            "--config",
+            unbounded.to_str().unwrap(),
+        ],
+    );
     let (tcp, socket) = (daemon.tcp(), daemon.socket());
     let mut acked = HashMap::new();
     for n in 0..20 {
@@ -302,7 +311,16 @@ fn a_read_only_data_directory_refuses_writes_clearly_and_nothing_is_corrupted() 
     let Some(mut mount) = Mount::tmpfs("48m") else {
         return;
     };
-    let mut daemon = Daemon::start_with_model_in(mount.dir.clone(), &["--retrain-schedule", "off"]);
+    let unbounded = config_file(ANONYMOUS_FEEDBACK_UNBOUNDED);
+    let mut daemon = Daemon::start_with_model_in(
+        mount.dir.clone(),
+        &[
+            "--retrain-schedule",
+            "off",
+            "--config",
+            unbounded.to_str().unwrap(),
+        ],
+    );
     let (tcp, socket) = (daemon.tcp(), daemon.socket());
     let mut acked = HashMap::new();
     let r = feedback(&tcp, "before read-only was flurbish");

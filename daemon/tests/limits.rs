@@ -11,17 +11,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-fn config_file(toml: &str) -> (std::path::PathBuf, String) {
-    let dir = short_tempdir();
-    let path = dir.join("config.toml");
-    std::fs::write(&path, toml).unwrap();
-    let text = path.to_str().unwrap().to_string();
-    (dir, text)
-}
-
 fn daemon_with(toml: &str) -> Daemon {
-    let (_dir, config) = config_file(toml);
-    Daemon::start(&["--config", &config])
+    let config = config_file(toml);
+    Daemon::start(&["--config", config.to_str().unwrap()])
 }
 
 fn connect(daemon: &Daemon) -> TcpStream {

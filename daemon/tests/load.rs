@@ -135,7 +135,13 @@ fn mixed_load_while_swapping_models_and_retraining_has_no_failures_and_stable_me
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_SECS);
-    let daemon = Daemon::start(&["--retrain-schedule", "off"]);
+    let unbounded = config_file(ANONYMOUS_FEEDBACK_UNBOUNDED);
+    let daemon = Daemon::start(&[
+        "--retrain-schedule",
+        "off",
+        "--config",
+        unbounded.to_str().unwrap(),
+    ]);
     let (tcp, socket) = (daemon.tcp(), daemon.socket());
 
     // A second version to swap to.

@@ -35,6 +35,7 @@ fn feedback(submitter: usize, n: u64) -> NewFeedback {
         api_key: Some("bench".into()),
         model_version: Some("bench".into()),
         status: FeedbackStatus::Accepted,
+        client: None,
     }
 }
 

@@ -166,6 +166,27 @@ pub struct Health {
     pub uptime_seconds: f64,
 }
 
+/// Live accuracy with its 95% interval, from the audit.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LiveAccuracy {
+    pub audited: u64,
+    pub accuracy: f64,
+    pub lower: f64,
+    pub upper: f64,
+}
+
+impl LiveAccuracy {
+    /// `82.5% 68-91%`: the estimate and its 95% interval, short enough for a column.
+    pub fn describe(&self) -> String {
+        format!(
+            "{:.1}% {:.0}-{:.0}%",
+            self.accuracy * 100.0,
+            self.lower * 100.0,
+            self.upper * 100.0
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Latency {
     #[serde(default)]
@@ -200,6 +221,14 @@ pub struct Metrics {
     pub latency: BTreeMap<String, Latency>,
     #[serde(default)]
     pub uptime_seconds: f64,
+    /// The served version's accuracy on operator-labelled audit samples (absent from
+    /// daemons before the audit existed).
+    #[serde(default)]
+    pub live_accuracy: Option<LiveAccuracy>,
+    #[serde(default)]
+    pub feedback_held: u64,
+    #[serde(default)]
+    pub feedback_waiting: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -7,6 +7,7 @@ use super::types::*;
 use crate::auth::Principal;
 use crate::events::{now_unix_ms, Event};
 use crate::feedback_guard::{self, Admission};
+use crate::server::connections::ClientAddr;
 use crate::state::SharedState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,18 +34,20 @@ use std::sync::atomic::Ordering::Relaxed;
 pub async fn feedback(
     State(state): State<SharedState>,
     Extension(principal): Extension<Principal>,
+    client: Option<Extension<ClientAddr>>,
     ApiJson(request): ApiJson<FeedbackRequest>,
 ) -> Result<Json<FeedbackResponse>, ApiError> {
+    // Operators (the socket, admin keys) are trusted; user keys and anonymous callers
+    // (by address) have quotas, and their confident contradictions wait for review.
+    let identity = principal.untrusted_identity(client.and_then(|Extension(c)| c.0));
     let mut new = resolve(&state, &principal, request).await?;
-    // Operators (the socket, admin keys) are trusted; everyone else is bounded.
-    let guarded = (!principal.is_operator())
-        .then(|| principal.key_name())
-        .flatten();
+    new.client = identity.clone();
+    let guarded = identity.as_deref();
     let reservation = match guarded {
-        Some(key) => Some((key, reserve_quota(&state, key).await?)),
+        Some(id) => Some((id, reserve_quota(&state, id, principal.key_name()).await?)),
         None => None,
     };
-    if !principal.is_operator() && should_hold(&state, guarded, &new) {
+    if guarded.is_some() && should_hold(&state, guarded, &new) {
         new.status = FeedbackStatus::Held;
     }
     let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -70,6 +73,13 @@ pub async fn feedback(
         (Err(error), None) => return Err(error),
     };
     state.metrics.feedback.fetch_add(1, Relaxed);
+    match record.status {
+        FeedbackStatus::Accepted => state.retrain.trigger.feedback_accepted(),
+        FeedbackStatus::Held => {
+            state.metrics.feedback_held.fetch_add(1, Relaxed);
+        }
+        FeedbackStatus::Rejected => {}
+    }
     let status = status_name(record.status);
     state.events.publish(Event::Feedback {
         id: record.id,
@@ -78,26 +88,85 @@ pub async fn feedback(
         source: record.source.clone(),
         at_unix_ms: now_unix_ms(),
     });
+    let (retrain_due_unix_ms, learning) = learning_note(&state, record.status);
     Ok(Json(FeedbackResponse {
         id: record.id,
         status: status.to_string(),
+        retrain_due_unix_ms,
+        learning,
     }))
 }
 
-/// Reserves one row of the key's daily feedback quota, or refuses with 429.
-async fn reserve_quota(state: &SharedState, key: &str) -> Result<i64, ApiError> {
-    let guard = &state.feedback_guard;
-    let limit = state.config.feedback.max_per_key_per_day;
-    let now = now_unix_ms();
-    if !guard.knows(key) {
-        let (store, owned) = (state.store.clone(), key.to_string());
-        let since = now - feedback_guard::WINDOW_MS;
-        let activity = tokio::task::spawn_blocking(move || store.key_activity(&owned, since))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))??;
-        guard.seed(key, activity);
+/// When a feedback row takes effect, as the /feedback answer says it.
+pub fn learning_note(state: &SharedState, status: FeedbackStatus) -> (Option<i64>, String) {
+    let settings = &state.config.retrain;
+    let schedule = match &state.config.retrain_schedule {
+        Some(cron) => format!("the scheduled retrain ({cron}, UTC)"),
+        None => "a retrain started by an operator".to_string(),
+    };
+    match status {
+        FeedbackStatus::Held => (
+            None,
+            "held for an operator's review (it contradicts a confident prediction); it is \
+             trained on only once accepted"
+                .into(),
+        ),
+        FeedbackStatus::Rejected => (None, "rejected: it will not be trained on".into()),
+        FeedbackStatus::Accepted => match state.retrain.trigger.due_unix_ms(settings) {
+            Some(due) => {
+                let seconds = ((due - now_unix_ms()).max(0) as f64 / 1000.0).ceil();
+                (
+                    Some(due),
+                    format!(
+                        "a retrain that learns it is due in about {seconds:.0} s; the new \
+                         version serves once the gate promotes it"
+                    ),
+                )
+            }
+            None if settings.learns_continuously() => (
+                None,
+                format!(
+                    "{} of the {} accepted rows that start a retrain have arrived (or {})",
+                    state.retrain.trigger.waiting_rows(),
+                    settings.after_feedback,
+                    schedule
+                ),
+            ),
+            None => (None, format!("learned at {schedule}")),
+        },
     }
-    match guard.admit(key, limit, now) {
+}
+
+/// Reserves one row of an untrusted sender's daily feedback quota (`identity` is
+/// `key:NAME` or `addr:IP`), or refuses with 429.
+async fn reserve_quota(
+    state: &SharedState,
+    identity: &str,
+    key_name: Option<&str>,
+) -> Result<i64, ApiError> {
+    let guard = &state.feedback_guard;
+    let policy = &state.config.feedback;
+    let (limit, who) = match key_name {
+        Some(_) => (policy.max_per_key_per_day, "this API key"),
+        None => (policy.max_per_address_per_day, "this client address"),
+    };
+    let now = now_unix_ms();
+    if !guard.knows(identity) {
+        // A key's quota survives restarts (the store knows its rows); an address's
+        // starts afresh.
+        let activity = match key_name {
+            Some(key) => {
+                let (store, owned) = (state.store.clone(), key.to_string());
+                let since = now - feedback_guard::WINDOW_MS;
+                tokio::task::spawn_blocking(move || store.key_activity(&owned, since))
+                    .await
+                    .map_err(|e| ApiError::internal(e.to_string()))??
+            }
+            None => sentiment_data::store::KeyActivity::default(),
+        };
+        guard.seed(identity, activity);
+    }
+    match guard.admit(identity, limit, now) {
         Admission::Admitted { at_unix_ms } => Ok(at_unix_ms),
         Admission::OverQuota {
             retry_after_seconds,
@@ -107,7 +176,7 @@ async fn reserve_quota(state: &SharedState, key: &str) -> Result<i64, ApiError> 
                 StatusCode::TOO_MANY_REQUESTS,
                 "feedback_quota",
                 format!(
-                    "this API key has sent the {limit} feedback rows it may send in 24 hours (feedback.max_per_key_per_day); nothing was stored; retry in {retry_after_seconds} s"
+                    "{who} has sent the {limit} feedback rows it may send in 24 hours (feedback.max_per_key_per_day / max_per_address_per_day); nothing was stored; retry in {retry_after_seconds} s"
                 ),
             )
             .with_retry_after(retry_after_seconds))
@@ -196,6 +265,7 @@ async fn resolve(
         prediction_id,
         source: principal.source().to_string(),
         api_key: principal.key_name().map(str::to_string),
+        client: None,
         model_version,
         status: FeedbackStatus::Accepted,
     })

@@ -139,6 +139,8 @@ pub async fn metrics(
         })
         .collect::<BTreeMap<_, _>>();
     let queue_pending = queue_pending(&state).await?;
+    let live = live_accuracy(&state).await?;
+    let settings = &state.config.retrain;
     Ok(Json(MetricsResponse {
         total_predictions: m.predictions.load(Relaxed),
         total_feedback: m.feedback.load(Relaxed),
@@ -151,6 +153,13 @@ pub async fn metrics(
         alerts_unacknowledged: state.alerts.unacknowledged(),
         latency,
         uptime_seconds: state.started.elapsed().as_secs_f64(),
+        live_accuracy: live.iter().find(|l| l.version == serving.version).cloned(),
+        live_accuracy_by_version: live,
+        audit_sampled: m.audit_sampled.load(Relaxed),
+        feedback_capped: m.feedback_capped.load(Relaxed),
+        feedback_held: m.feedback_held.load(Relaxed),
+        feedback_waiting: state.retrain.trigger.waiting_rows(),
+        retrain_due_unix_ms: state.retrain.trigger.due_unix_ms(settings),
     })
     .into_response())
 }
@@ -163,9 +172,23 @@ async fn queue_pending(state: &SharedState) -> Result<u64, ApiError> {
     Ok(counts.pending + counts.skipped)
 }
 
+/// Live accuracy of every version, from the labelled audit items.
+pub async fn live_accuracy(
+    state: &SharedState,
+) -> Result<Vec<crate::live_accuracy::LiveAccuracy>, ApiError> {
+    let store = state.store.clone();
+    let labels = tokio::task::spawn_blocking(move || store.audit_labels())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    Ok(crate::live_accuracy::by_version(&labels)
+        .into_values()
+        .collect())
+}
+
 async fn prometheus_response(state: &SharedState) -> Result<Response, ApiError> {
     let serving = state.model.load();
     let queue_pending = queue_pending(state).await?;
+    let live = live_accuracy(state).await?;
     let text = render_prometheus(&Snapshot {
         metrics: &state.metrics,
         model_version: &serving.version,
@@ -173,6 +196,7 @@ async fn prometheus_response(state: &SharedState) -> Result<Response, ApiError> 
         average_confidence: state.recent.average_confidence(),
         queue_pending,
         alerts_unacknowledged: state.alerts.unacknowledged(),
+        live: &live,
     });
     Ok((
         [(

@@ -8,7 +8,7 @@ mod events;
 mod extract;
 mod feedback;
 mod hub;
-mod info;
+pub mod info;
 mod lifecycle;
 pub mod middleware;
 mod operator;

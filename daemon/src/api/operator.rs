@@ -109,7 +109,7 @@ pub struct QueueQuery {
     /// open (default: pending and skipped, in review order), all, pending, skipped,
     /// labelled, accepted or rejected.
     pub state: Option<String>,
-    /// low_confidence or correction; default both.
+    /// low_confidence, correction or audit; default all.
     pub kind: Option<String>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
@@ -119,8 +119,11 @@ pub struct QueueQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct QueueItemView {
     pub id: i64,
-    /// low_confidence or correction.
+    /// low_confidence, correction or audit.
     pub kind: String,
+    /// Why it is queued: below_threshold, unknown_text, audit (a random sample of live
+    /// predictions) or correction.
+    pub reason: Option<String>,
     pub text: String,
     pub predicted_label: Option<ApiLabel>,
     pub confidence: Option<f64>,
@@ -158,6 +161,7 @@ impl From<QueueItem> for QueueItemView {
         QueueItemView {
             id: item.id,
             kind: enum_name(&item.kind),
+            reason: item.reason,
             text: item.text,
             predicted_label: item.predicted_label.map(Into::into),
             confidence: item.confidence,
@@ -204,7 +208,7 @@ pub async fn queue(
         kind: query
             .kind
             .as_deref()
-            .map(|k| parse_enum::<QueueKind>("kind", k, "low_confidence, correction"))
+            .map(|k| parse_enum::<QueueKind>("kind", k, "low_confidence, correction, audit"))
             .transpose()?,
         limit: Some(page(query.limit, 100)?),
         offset: query.offset.unwrap_or(0),
@@ -222,11 +226,18 @@ pub async fn queue(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum QueueDecision {
-    /// Give it a label: it becomes accepted feedback.
+    /// Give it a label. A low-confidence item's label becomes accepted feedback (an
+    /// operator's label outranks any other feedback on the text); a held correction is
+    /// accepted if the labels agree, else replaced by the operator's label; an audit
+    /// item's label is kept for live accuracy and never trained on.
     Label { label: ApiLabel },
-    /// Accept a held correction as it is.
+    /// "The prediction was right" for a low-confidence item (stored as feedback with
+    /// the predicted label, ranked below an operator's label of the same text) or an
+    /// audit item (its predicted label is its label); "the user is right" for a held
+    /// correction.
     Accept,
-    /// Reject it: it will not be trained on.
+    /// Reject it: nothing from it is trained on (a held correction is rejected; an
+    /// audit item is left out of live accuracy).
     Reject,
     /// Decide later; it moves to the back of the queue.
     Skip,
@@ -265,11 +276,14 @@ pub async fn resolve_queue_item(
         .map_err(|_| ApiError::unavailable("the store stopped; try again"))?
         .map_err(queue_error)?;
     let item = resolved.item;
-    if resolved.feedback.is_some() {
+    if let Some(feedback) = &resolved.feedback {
         state
             .metrics
             .feedback
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if feedback.status == FeedbackStatus::Accepted {
+            state.retrain.trigger.feedback_accepted();
+        }
     }
     state.events.publish(Event::QueueChanged {
         id: item.id,
@@ -380,6 +394,9 @@ pub struct ModelVersionView {
     #[schema(value_type = Object)]
     pub training_rows: std::collections::BTreeMap<String, u64>,
     pub decision: String,
+    /// Accuracy on operator-labelled audit samples of the predictions this version
+    /// served, with a 95% interval; null until one was audited.
+    pub live_accuracy: Option<crate::live_accuracy::LiveAccuracy>,
 }
 
 /// Every model version, oldest first.
@@ -403,6 +420,12 @@ pub async fn models(
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
     .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let mut live: std::collections::BTreeMap<String, crate::live_accuracy::LiveAccuracy> =
+        super::info::live_accuracy(&state)
+            .await?
+            .into_iter()
+            .map(|l| (l.version.clone(), l))
+            .collect();
     Ok(Json(
         records
             .into_iter()
@@ -419,6 +442,7 @@ pub async fn models(
                     .collect(),
                 training_rows: r.training_rows.clone(),
                 decision: r.decision.clone(),
+                live_accuracy: live.remove(&r.name()),
             })
             .collect(),
     ))

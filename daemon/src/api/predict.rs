@@ -97,11 +97,13 @@ pub async fn predict(
     let serving = state.model.load_full();
     let (prediction, explanation) = if query.explain {
         let e = serving.model.explain(&request.text, EXPLAIN_TOP);
-        (e.prediction, Some(explanation_body(e)))
+        let known = e.known_ngrams;
+        ((e.prediction, known), Some(explanation_body(e)))
     } else {
-        (serving.model.predict(&request.text), None)
+        (serving.model.predict_known(&request.text), None)
     };
-    let low_confidence = prediction.confidence < state.config.low_confidence_threshold;
+    let (prediction, reason) = assess(&state, prediction);
+    let low_confidence = reason.is_some();
     let record = PredictionRecord {
         id: uuid::Uuid::now_v7().to_string(),
         text: request.text,
@@ -119,27 +121,93 @@ pub async fn predict(
         confidence: prediction.confidence,
         probabilities: probabilities(&prediction),
         low_confidence,
+        low_confidence_reason: reason.map(str::to_string),
         model_version: serving.version.clone(),
         explanation,
     };
-    remember(&state, record, started);
+    remember(&state, record, reason, started);
     Ok(Json(response))
 }
 
-/// Counts, stores and announces one prediction, and queues it if unsure.
-fn remember(state: &SharedState, record: PredictionRecord, started: Instant) {
+/// Why a prediction is low-confidence, if it is: a text with too few n-grams the model
+/// knows is `unknown_text` (whatever the bias alone says, the model has no evidence:
+/// its confidence becomes 0.5), else `below_threshold` under the configured threshold.
+pub fn assess(
+    state: &SharedState,
+    (prediction, known_ngrams): (Prediction, usize),
+) -> (Prediction, Option<&'static str>) {
+    if known_ngrams < state.config.min_known_ngrams {
+        return (Prediction::from_p_positive(0.5), Some(UNKNOWN_TEXT));
+    }
+    let reason =
+        (prediction.confidence < state.config.low_confidence_threshold).then_some(BELOW_THRESHOLD);
+    (prediction, reason)
+}
+
+const UNKNOWN_TEXT: &str = "unknown_text";
+const BELOW_THRESHOLD: &str = "below_threshold";
+
+/// Whether this prediction is drawn for the audit: at random, whatever its confidence,
+/// so that the operators' labels on audit items measure live accuracy without bias.
+fn audit_draw(state: &SharedState) -> bool {
+    let share = state.config.audit_share;
+    share > 0.0 && rand::random::<f64>() < share
+}
+
+/// Queues a prediction for review: as an audit item if drawn (an audit item is never
+/// also a low-confidence one, or the audit would lean towards unsure texts), else as a
+/// low-confidence item if it is one.
+fn queue_for_review(
+    state: &SharedState,
+    item: ReviewItem<'_>,
+    reason: Option<&'static str>,
+) -> (bool, bool) {
+    if audit_draw(state) {
+        state.metrics.audit_sampled.fetch_add(1, Relaxed);
+        enqueue(state, item, QueueKind::Audit, "audit");
+        return (true, false);
+    }
+    match reason {
+        Some(reason) => {
+            enqueue(state, item, QueueKind::LowConfidence, reason);
+            (false, true)
+        }
+        None => (false, false),
+    }
+}
+
+/// A prediction to queue.
+struct ReviewItem<'a> {
+    text: &'a str,
+    prediction_id: Option<String>,
+    label: sentiment_core::Label,
+    confidence: f64,
+    version: &'a str,
+}
+
+/// Counts, stores and announces one prediction, and queues it for review if drawn for
+/// the audit or unsure.
+fn remember(
+    state: &SharedState,
+    record: PredictionRecord,
+    reason: Option<&'static str>,
+    started: Instant,
+) {
     state.metrics.predictions.fetch_add(1, Relaxed);
     if record.low_confidence {
         state.metrics.low_confidence.fetch_add(1, Relaxed);
-        queue_low_confidence(
-            state,
-            &record.text,
-            Some(record.id.clone()),
-            record.label,
-            record.confidence,
-            &record.model_version,
-        );
     }
+    queue_for_review(
+        state,
+        ReviewItem {
+            text: &record.text,
+            prediction_id: Some(record.id.clone()),
+            label: record.label,
+            confidence: record.confidence,
+            version: &record.model_version,
+        },
+        reason,
+    );
     if state.events.has_subscribers() {
         state.events.publish(Event::Prediction {
             id: record.id.clone(),
@@ -156,33 +224,27 @@ fn remember(state: &SharedState, record: PredictionRecord, started: Instant) {
     state.store.record_prediction(record);
 }
 
-fn queue_low_confidence(
-    state: &SharedState,
-    text: &str,
-    prediction_id: Option<String>,
-    label: sentiment_core::Label,
-    confidence: f64,
-    version: &str,
-) {
+fn enqueue(state: &SharedState, item: ReviewItem<'_>, kind: QueueKind, reason: &str) {
     let events = state.events.clone();
     state.store.enqueue(
         NewQueueItem {
-            kind: QueueKind::LowConfidence,
-            text: text.to_string(),
-            predicted_label: Some(label),
-            confidence: Some(confidence),
-            prediction_id,
+            kind,
+            text: item.text.to_string(),
+            predicted_label: Some(item.label),
+            confidence: Some(item.confidence),
+            prediction_id: item.prediction_id,
             feedback_id: None,
-            model_version: Some(version.to_string()),
+            model_version: Some(item.version.to_string()),
+            reason: Some(reason.to_string()),
         },
         move |result| match result {
             Ok(item) => events.publish(Event::QueueChanged {
                 id: item.id,
-                kind: "low_confidence".into(),
+                kind: item.kind.as_str().into(),
                 state: "pending".into(),
                 at_unix_ms: now_unix_ms(),
             }),
-            Err(error) => tracing::warn!(%error, "could not queue a low-confidence prediction"),
+            Err(error) => tracing::warn!(%error, "could not queue a prediction for review"),
         },
     );
 }
@@ -231,31 +293,42 @@ pub async fn predict_batch(
     let (texts, predictions) = if texts.len() > 64 {
         let serving = serving.clone();
         tokio::task::spawn_blocking(move || {
-            let predictions = serving.model.predict_batch(&texts);
+            let predictions = serving.model.predict_batch_known(&texts);
             (texts, predictions)
         })
         .await
         .map_err(|e| ApiError::internal(format!("batch prediction failed: {e}")))?
     } else {
-        let predictions = texts.iter().map(|t| serving.model.predict(t)).collect();
+        let predictions = texts
+            .iter()
+            .map(|t| serving.model.predict_known(t))
+            .collect();
         (texts, predictions)
     };
-    let threshold = state.config.low_confidence_threshold;
     let mut low = 0u64;
     let items = predictions
-        .iter()
+        .into_iter()
         .zip(&texts)
-        .map(|(p, text)| {
-            let low_confidence = p.confidence < threshold;
-            if low_confidence {
-                low += 1;
-                queue_low_confidence(&state, text, None, p.label, p.confidence, &serving.version);
-            }
+        .map(|(assessed, text)| {
+            let (p, reason) = assess(&state, assessed);
+            low += u64::from(reason.is_some());
+            queue_for_review(
+                &state,
+                ReviewItem {
+                    text,
+                    prediction_id: None,
+                    label: p.label,
+                    confidence: p.confidence,
+                    version: &serving.version,
+                },
+                reason,
+            );
             BatchItem {
                 label: p.label.into(),
                 confidence: p.confidence,
-                probabilities: probabilities(p),
-                low_confidence,
+                probabilities: probabilities(&p),
+                low_confidence: reason.is_some(),
+                low_confidence_reason: reason.map(str::to_string),
             }
         })
         .collect();

@@ -107,8 +107,13 @@ pub struct PredictResponse {
     /// The probability of the predicted label.
     pub confidence: f64,
     pub probabilities: Probabilities,
-    /// Below the low-confidence threshold, so queued for an operator's label.
+    /// Below the low-confidence threshold, or about a text the model knows too few
+    /// n-grams of: queued for an operator's label.
     pub low_confidence: bool,
+    /// Why it is low-confidence: `below_threshold`, or `unknown_text` (too few known
+    /// n-grams; the confidence is then 0.5). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low_confidence_reason: Option<String>,
     pub model_version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<ExplanationBody>,
@@ -137,6 +142,9 @@ pub struct BatchItem {
     pub confidence: f64,
     pub probabilities: Probabilities,
     pub low_confidence: bool,
+    /// `below_threshold` or `unknown_text`, as for /predict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low_confidence_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -166,6 +174,11 @@ pub struct FeedbackResponse {
     pub id: i64,
     /// `accepted` (used by the next retrain) or `held` (awaiting an operator).
     pub status: String,
+    /// When the retrain that learns this feedback is due (Unix milliseconds), when
+    /// one is: accepted feedback with learning from feedback on.
+    pub retrain_due_unix_ms: Option<i64>,
+    /// When this feedback takes effect, in words.
+    pub learning: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -241,4 +254,18 @@ pub struct MetricsResponse {
     pub alerts_unacknowledged: usize,
     pub latency: BTreeMap<String, LatencySummary>,
     pub uptime_seconds: f64,
+    /// Live accuracy of the served version on operator-labelled audit samples, with
+    /// its 95% interval; null until one of its predictions is audited.
+    pub live_accuracy: Option<crate::live_accuracy::LiveAccuracy>,
+    /// Live accuracy of every version that served an audited prediction.
+    pub live_accuracy_by_version: Vec<crate::live_accuracy::LiveAccuracy>,
+    /// Predictions drawn at random into the review queue as audit items.
+    pub audit_sampled: u64,
+    /// Feedback rows left out of retrains by the per-sender share cap.
+    pub feedback_capped: u64,
+    /// Feedback rows held for an operator's review.
+    pub feedback_held: u64,
+    /// Accepted feedback waiting for the next retrain, and when it is due (Unix ms).
+    pub feedback_waiting: usize,
+    pub retrain_due_unix_ms: Option<i64>,
 }

@@ -12,11 +12,11 @@
 //!
 //! Exit codes as `retrain`: 0 promoted, 3 not promoted, 1 on error.
 
-use super::models::{percent, print_outcome, NOT_PROMOTED};
+use super::models::{command_settings, comparison_rows, print_outcome, NOT_PROMOTED};
 use crate::cli::RetrainArgs;
 use crate::config::{database_path, registry_dir};
-use crate::retrain::{self, lock, Outcome, RetrainSettings};
-use crate::server::bootstrap::read_base_data;
+use crate::retrain::base_data::read_base_data;
+use crate::retrain::{self, lock, Inputs, Outcome, RetrainJob};
 use anyhow::{bail, Context, Result};
 use sentiment_data::hub::merge_feedback;
 use sentiment_data::registry::{version_name, Registry};
@@ -88,6 +88,13 @@ pub fn run(args: RetrainArgs) -> Result<ExitCode> {
         .download_feedback()
         .with_context(|| format!("cannot read the feedback shards of {dataset_repo}"))?;
     let local = local_feedback(&data_dir, hub.node_id.as_deref())?;
+    let local_audit = match &local {
+        Some(_) => {
+            let store = Store::open(&database_path(&data_dir), StoreOptions::default())?;
+            retrain::audit_labels(&store)?
+        }
+        None => Vec::new(),
+    };
     let shared_rows = shared.len();
     let local_rows = local.as_ref().map_or(0, |(_, rows)| rows.len());
     let (node, local) = local.unwrap_or_default();
@@ -99,19 +106,21 @@ pub fn run(args: RetrainArgs) -> Result<ExitCode> {
     ];
     say(sources.join(", "));
 
-    let defaults = RetrainSettings::default();
-    let settings = RetrainSettings {
-        feedback_weight: args.feedback_weight.unwrap_or(defaults.feedback_weight),
-        ..defaults
+    let (settings, _) = command_settings(&args)?;
+    let job = RetrainJob {
+        registry: &registry,
+        settings: &settings,
+        train_config: &sentiment_core::TrainConfig::default(),
     };
-    let outcome = retrain::run_numbered(
-        &registry,
-        &base,
-        &feedback,
-        &settings,
-        &sentiment_core::TrainConfig::default(),
+    // Audit labels stay on the node that collected them: shards carry feedback only.
+    let outcome = job.run(
+        Inputs {
+            base: &base,
+            feedback: &feedback,
+            audit: &local_audit,
+            first_free,
+        },
         &|p| say(format!("{}: {}", p.stage, p.message)),
-        first_free,
     )?;
     let mut notes = sources;
     if let Outcome::Promoted { version, .. } = &outcome {
@@ -185,17 +194,10 @@ pub fn append_summary(path: &Path, outcome: &Outcome, notes: &[String]) -> Resul
                 comparison.current_version,
                 record.name()
             ));
-            text.push_str(&format!(
-                "| base test accuracy | {} | {} |\n",
-                percent(Some(comparison.current.base_test)),
-                percent(Some(comparison.candidate.base_test))
-            ));
-            text.push_str(&format!(
-                "| held-out feedback accuracy ({}) | {} | {} |\n\n",
-                comparison.feedback_holdout_size,
-                percent(comparison.current.feedback_holdout),
-                percent(comparison.candidate.feedback_holdout)
-            ));
+            for [what, current, candidate] in comparison_rows(comparison) {
+                text.push_str(&format!("| {what} | {current} | {candidate} |\n"));
+            }
+            text.push('\n');
             text.push_str(&format!("**Decision:** {}\n", record.decision));
         }
     }

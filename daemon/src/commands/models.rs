@@ -4,8 +4,8 @@
 
 use crate::cli::{ModelsArgs, RetrainArgs, RollbackArgs};
 use crate::config::{database_path, registry_dir};
-use crate::retrain::{self, lock, Outcome, RetrainSettings};
-use crate::server::bootstrap::read_base_data;
+use crate::retrain::base_data::read_base_data;
+use crate::retrain::{self, lock, Inputs, Outcome, RetrainJob, RetrainSettings};
 use anyhow::{anyhow, bail, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use sentiment_data::registry::{parse_version, version_name, Registry, VersionRecord};
@@ -53,25 +53,31 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
     let store = Store::open(&database_path(&data_dir), StoreOptions::default())
         .with_context(|| format!("cannot open the feedback store in {}", data_dir.display()))?;
     let feedback = retrain::accepted_feedback(&store)?;
+    let audit = retrain::audit_labels(&store)?;
     let base = read_base_data(&base_path)
         .with_context(|| format!("cannot read the base dataset {}", base_path.display()))?;
-    let defaults = RetrainSettings::default();
-    let settings = RetrainSettings {
-        feedback_weight: args.feedback_weight.unwrap_or(defaults.feedback_weight),
-        ..defaults
+    let (settings, keep_versions) = command_settings(&args)?;
+    let job = RetrainJob {
+        registry: &registry,
+        settings: &settings,
+        train_config: &sentiment_core::TrainConfig::default(),
     };
-    let outcome = retrain::run(
-        &registry,
-        &base,
-        &feedback,
-        &settings,
-        &sentiment_core::TrainConfig::default(),
+    let outcome = job.run(
+        Inputs {
+            base: &base,
+            feedback: &feedback,
+            audit: &audit,
+            first_free: 1,
+        },
         &|p| {
             if !args.json {
                 eprintln!("{}: {}", p.stage, p.message);
             }
         },
     )?;
+    if let Err(error) = registry.prune(keep_versions) {
+        eprintln!("warning: could not prune old model versions: {error}");
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
@@ -84,6 +90,21 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
         Outcome::Promoted { .. } => ExitCode::SUCCESS,
         _ => ExitCode::from(NOT_PROMOTED),
     })
+}
+
+/// The retrain settings of `retrain` and `retrain --hub`: the config file's
+/// `[retrain]` section as `serve` reads it, then `--feedback-weight` (which pins the
+/// weight instead of choosing it by cross-fitting).
+pub fn command_settings(args: &RetrainArgs) -> Result<(RetrainSettings, usize)> {
+    let (mut settings, keep_versions) = crate::config::retrain_settings(args.config.as_deref())?;
+    if let Some(weight) = args.feedback_weight {
+        if !(weight.is_finite() && weight > 0.0) {
+            bail!("--feedback-weight must be a positive number, got {weight}");
+        }
+        settings.feedback_weights = vec![weight];
+        settings.feedback_weight = weight;
+    }
+    Ok((settings, keep_versions))
 }
 
 pub fn print_outcome(outcome: &Outcome) {
@@ -99,33 +120,80 @@ pub fn print_outcome(outcome: &Outcome) {
             comparison, record, ..
         } => (comparison, record),
     };
-    let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
-    table.set_header(vec![
-        "".to_string(),
-        format!("current {}", comparison.current_version),
-        format!("candidate {}", record.name()),
-    ]);
-    table.add_row(vec![
-        "base test accuracy".to_string(),
-        percent(Some(comparison.current.base_test)),
-        percent(Some(comparison.candidate.base_test)),
-    ]);
-    table.add_row(vec![
-        format!(
-            "held-out feedback accuracy ({})",
-            comparison.feedback_holdout_size
-        ),
-        percent(comparison.current.feedback_holdout),
-        percent(comparison.candidate.feedback_holdout),
-    ]);
-    println!("{table}");
+    println!("{}", comparison_table(comparison, &record.name()));
     println!(
         "{} in {:.2} s: {}",
         record.name(),
         comparison.seconds,
         record.decision
     );
+}
+
+/// Current against candidate, one row per number the gate looked at.
+pub fn comparison_rows(comparison: &retrain::Comparison) -> Vec<[String; 3]> {
+    let e = &comparison.evidence;
+    let pair = |p: &Option<retrain::gate::Paired>| match p {
+        Some(p) => [
+            format!(
+                "{} ({}/{})",
+                percent(Some(p.current_accuracy())),
+                p.current_correct,
+                p.items
+            ),
+            format!(
+                "{} ({}/{})",
+                percent(Some(p.candidate_accuracy())),
+                p.candidate_correct,
+                p.items
+            ),
+        ],
+        None => ["-".into(), "-".into()],
+    };
+    let [fresh_cur, fresh_cand] = pair(&e.fresh_feedback);
+    let [audit_cur, audit_cand] = pair(&e.audit);
+    let t = e.trained_feedback;
+    vec![
+        [
+            format!(
+                "base test (reference {} at {})",
+                e.reference.version,
+                percent(Some(e.reference.base_test))
+            ),
+            percent(Some(e.current.base_test)),
+            percent(Some(e.candidate_base_test)),
+        ],
+        ["new feedback, cross-fitted".into(), fresh_cur, fresh_cand],
+        ["audit set".into(), audit_cur, audit_cand],
+        [
+            format!("trained feedback ({})", t.items),
+            format!("{} right only here", t.broken),
+            format!("{} right only here", t.fixed),
+        ],
+        [
+            "feedback weight (cross-fitted)".into(),
+            String::new(),
+            comparison
+                .weight_scores
+                .iter()
+                .map(|w| format!("{}: {}", w.weight, percent(Some(w.accuracy))))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ],
+    ]
+}
+
+fn comparison_table(comparison: &retrain::Comparison, candidate: &str) -> Table {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_header(vec![
+        String::new(),
+        format!("current {}", comparison.current_version),
+        format!("candidate {candidate}"),
+    ]);
+    for row in comparison_rows(comparison) {
+        table.add_row(row.to_vec());
+    }
+    table
 }
 
 pub fn rollback(args: RollbackArgs) -> Result<()> {
@@ -184,7 +252,8 @@ pub fn history_table(versions: &[VersionRecord], current: Option<u32>) -> Table 
         "version",
         "status",
         "base test",
-        "held-out feedback",
+        "feedback cross-fitted",
+        "audit",
         "feedback rows",
         "decision",
     ]);
@@ -199,7 +268,8 @@ pub fn history_table(versions: &[VersionRecord], current: Option<u32>) -> Table 
             r.name(),
             status,
             accuracy("base_test"),
-            accuracy("feedback_holdout"),
+            accuracy("feedback_crossfit"),
+            accuracy("audit"),
             feedback_rows.to_string(),
             r.decision.clone(),
         ]);

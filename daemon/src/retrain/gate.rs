@@ -1,20 +1,78 @@
-//! The promotion gate: a candidate replaces the current model only if it is not worse
-//! on the base test set beyond a tolerance, not worse on held-out feedback, and
-//! strictly better on at least one of them.
+//! The promotion gate: a candidate replaces the current model only when every check
+//! that can be made says it is no worse, and at least one says it is better.
 //!
-//! The plan's gate ("better on the base test set") would reject exactly the models the
-//! feedback loop exists for: corrections from a new domain lift accuracy there while
-//! the base accuracy stays flat. This gate lets those through and still refuses a
-//! model that trades base accuracy away beyond the tolerance.
+//! 1. **Base floor.** Base test accuracy at most `tolerance` below the *reference*
+//!    version: the bootstrap version, trained on the base data alone. The floor is
+//!    fixed, not the current version's accuracy, so promotions cannot drift down step
+//!    by step (with the current version as the floor, ten promotions may lose ten
+//!    tolerances). Not the best promoted version either: a version that got lucky on
+//!    the test set would raise the bar above what honest candidates reach, and the
+//!    loop would stop learning.
+//! 2. **Fresh feedback, cross-fitted.** On the accepted feedback the current version
+//!    was not trained on, the candidate's cross-fitted predictions (each item scored by
+//!    a model that never saw it) are right at least as often as the current version.
+//!    Feedback the current version trained on is left out of this comparison: its
+//!    score there is in-sample and would beat any honest estimate.
+//! 3. **Audit set.** On operator-labelled random samples of live predictions (never
+//!    trained on), the candidate is right at least as often as the current version.
+//!    This is the check a stream of corrections cannot bias: corrections are, by
+//!    construction, texts the current model got wrong.
+//! 4. **Better on something:** base test, fresh cross-fitted feedback, the audit set,
+//!    or the feedback it was trained on (it answers more corrections right that the
+//!    current version gets wrong than the other way round). This is what lets a single
+//!    clean correction go live.
 
 use serde::{Deserialize, Serialize};
 
-/// Accuracies of one model on the two evaluation sets.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Scores {
+/// Correct answers of current and candidate on the same items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paired {
+    pub items: usize,
+    pub current_correct: usize,
+    pub candidate_correct: usize,
+}
+
+impl Paired {
+    pub fn current_accuracy(&self) -> f64 {
+        ratio(self.current_correct, self.items)
+    }
+    pub fn candidate_accuracy(&self) -> f64 {
+        ratio(self.candidate_correct, self.items)
+    }
+}
+
+/// The feedback trained on, in-sample: items only one of the two gets right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flips {
+    pub items: usize,
+    /// The current version is wrong and the candidate right.
+    pub fixed: usize,
+    /// The current version is right and the candidate wrong.
+    pub broken: usize,
+}
+
+/// A version's base test accuracy, named.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionScore {
+    pub version: String,
     pub base_test: f64,
-    /// `None` when no feedback is held out yet.
-    pub feedback_holdout: Option<f64>,
+}
+
+/// Every number the gate looks at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub reference: VersionScore,
+    /// Why this reference (recorded in the decision).
+    pub reference_why: String,
+    pub current: VersionScore,
+    pub candidate_base_test: f64,
+    pub base_test_items: usize,
+    /// Cross-fitted candidate against the current version on feedback the current
+    /// version was not trained on; None when there is none.
+    pub fresh_feedback: Option<Paired>,
+    /// The audit set; None when no audit item is labelled yet.
+    pub audit: Option<Paired>,
+    pub trained_feedback: Flips,
 }
 
 /// The gate's verdict, with the reason in words (recorded with the version).
@@ -27,62 +85,108 @@ pub struct Decision {
 /// Accuracies are ratios of counts; differences below this are equality.
 const EPSILON: f64 = 1e-9;
 
-fn points(x: f64) -> f64 {
-    x * 100.0
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
 }
 
-/// Decides with `tolerance` as a fraction (0.005 = half a point).
-pub fn decide(current: Scores, candidate: Scores, tolerance: f64) -> Decision {
-    let reject = |reason: String| Decision {
+fn pct(x: f64) -> String {
+    format!("{:.2}%", x * 100.0)
+}
+
+fn paired_text(name: &str, p: &Paired) -> String {
+    format!(
+        "{name} {} -> {} ({} -> {} of {})",
+        pct(p.current_accuracy()),
+        pct(p.candidate_accuracy()),
+        p.current_correct,
+        p.candidate_correct,
+        p.items
+    )
+}
+
+/// Decides, with `tolerance` as a fraction of base test accuracy (0.005 = half a
+/// point) below the reference.
+pub fn decide(e: &Evidence, tolerance: f64) -> Decision {
+    let mut facts = vec![format!(
+        "base test {} -> {} (floor {}: reference {} at {} less {:.2} points; {})",
+        pct(e.current.base_test),
+        pct(e.candidate_base_test),
+        pct(e.reference.base_test - tolerance),
+        e.reference.version,
+        pct(e.reference.base_test),
+        tolerance * 100.0,
+        e.reference_why,
+    )];
+    facts.push(match &e.fresh_feedback {
+        Some(p) => paired_text("cross-fitted new feedback", p),
+        None => "no new feedback to cross-fit".into(),
+    });
+    facts.push(match &e.audit {
+        Some(p) => paired_text("audit set", p),
+        None => "no labelled audit items yet".into(),
+    });
+    let t = e.trained_feedback;
+    facts.push(format!(
+        "trained feedback: {} of {} now answered right that {} got wrong, {} the other way",
+        t.fixed, t.items, e.current.version, t.broken
+    ));
+    let summary = facts.join("; ");
+    let reject = |why: String| Decision {
         promote: false,
-        reason,
+        reason: format!("rejected: {why} ({summary})"),
     };
-    let base_change = candidate.base_test - current.base_test;
-    if base_change < -tolerance - EPSILON {
+
+    let floor = e.reference.base_test - tolerance;
+    if e.candidate_base_test < floor - EPSILON {
         return reject(format!(
-            "rejected: base test accuracy would drop {:.2} points ({:.2}% -> {:.2}%), more than the {:.2}-point tolerance",
-            points(-base_change),
-            points(current.base_test),
-            points(candidate.base_test),
-            points(tolerance)
+            "base test accuracy {} is below the floor {}",
+            pct(e.candidate_base_test),
+            pct(floor)
         ));
     }
-    let feedback_change = match (current.feedback_holdout, candidate.feedback_holdout) {
-        (Some(cur), Some(cand)) => Some((cur, cand, cand - cur)),
-        _ => None,
-    };
-    if let Some((cur, cand, change)) = feedback_change {
-        if change < -EPSILON {
+    if let Some(p) = &e.fresh_feedback {
+        if p.candidate_correct < p.current_correct {
             return reject(format!(
-                "rejected: held-out feedback accuracy would drop {:.2} points ({:.2}% -> {:.2}%)",
-                points(-change),
-                points(cur),
-                points(cand)
+                "worse on new feedback, cross-fitted ({} -> {} right of {})",
+                p.current_correct, p.candidate_correct, p.items
             ));
         }
     }
-    let better_base = base_change > EPSILON;
-    let better_feedback = feedback_change.is_some_and(|(_, _, change)| change > EPSILON);
-    let summary = format!(
-        "base test {:.2}% -> {:.2}%{}",
-        points(current.base_test),
-        points(candidate.base_test),
-        match feedback_change {
-            Some((cur, cand, _)) => format!(
-                ", held-out feedback {:.2}% -> {:.2}%",
-                points(cur),
-                points(cand)
-            ),
-            None => ", no held-out feedback yet".to_string(),
+    if let Some(p) = &e.audit {
+        if p.candidate_correct < p.current_correct {
+            return reject(format!(
+                "worse on the audit set ({} -> {} right of {})",
+                p.current_correct, p.candidate_correct, p.items
+            ));
         }
-    );
-    if better_base || better_feedback {
-        Decision {
-            promote: true,
-            reason: format!("promoted: {summary}"),
-        }
-    } else {
-        reject(format!("rejected: not better on either set ({summary})"))
+    }
+    let mut better = Vec::new();
+    if e.candidate_base_test > e.current.base_test + EPSILON {
+        better.push("base test");
+    }
+    if e.fresh_feedback
+        .is_some_and(|p| p.candidate_correct > p.current_correct)
+    {
+        better.push("cross-fitted new feedback");
+    }
+    if e.audit
+        .is_some_and(|p| p.candidate_correct > p.current_correct)
+    {
+        better.push("audit set");
+    }
+    if t.fixed > t.broken {
+        better.push("the feedback it was trained on");
+    }
+    if better.is_empty() {
+        return reject("not better on anything".into());
+    }
+    Decision {
+        promote: true,
+        reason: format!("promoted: better on {} ({summary})", better.join(", ")),
     }
 }
 
@@ -90,50 +194,146 @@ pub fn decide(current: Scores, candidate: Scores, tolerance: f64) -> Decision {
 mod tests {
     use super::*;
 
-    fn s(base: f64, feedback: Option<f64>) -> Scores {
-        Scores {
-            base_test: base,
-            feedback_holdout: feedback,
+    fn evidence(current_base: f64, candidate_base: f64) -> Evidence {
+        Evidence {
+            reference: VersionScore {
+                version: "v1".into(),
+                base_test: 0.830,
+            },
+            reference_why: "the bootstrap version".into(),
+            current: VersionScore {
+                version: "v2".into(),
+                base_test: current_base,
+            },
+            candidate_base_test: candidate_base,
+            base_test_items: 1000,
+            fresh_feedback: None,
+            audit: None,
+            trained_feedback: Flips {
+                items: 0,
+                fixed: 0,
+                broken: 0,
+            },
         }
     }
 
+    fn paired(current: usize, candidate: usize) -> Option<Paired> {
+        Some(Paired {
+            items: 100,
+            current_correct: current,
+            candidate_correct: candidate,
+        })
+    }
+
     #[test]
-    fn domain_gain_with_flat_base_is_promoted() {
-        let d = decide(s(0.830, Some(0.79)), s(0.829, Some(0.85)), 0.005);
+    fn a_single_clean_correction_goes_live() {
+        let mut e = evidence(0.830, 0.830);
+        e.fresh_feedback = Some(Paired {
+            items: 1,
+            current_correct: 0,
+            candidate_correct: 0,
+        });
+        e.trained_feedback = Flips {
+            items: 1,
+            fixed: 1,
+            broken: 0,
+        };
+        let d = decide(&e, 0.005);
         assert!(d.promote, "{}", d.reason);
-        assert!(d.reason.contains("79.00% -> 85.00%"));
+        assert!(
+            d.reason.contains("the feedback it was trained on"),
+            "{}",
+            d.reason
+        );
+        assert!(
+            d.reason.contains("1 of 1 now answered right"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
-    fn base_drop_beyond_tolerance_is_rejected_whatever_the_feedback_gain() {
-        let d = decide(s(0.830, Some(0.70)), s(0.820, Some(0.95)), 0.005);
+    fn the_floor_is_the_reference_not_the_current_version() {
+        // The current version is well above the reference: a candidate may lose
+        // against it as long as it stays above the reference's floor.
+        let mut e = evidence(0.840, 0.826);
+        e.fresh_feedback = paired(70, 80);
+        assert!(decide(&e, 0.005).promote);
+        // And may not go below the floor however much it gains elsewhere.
+        let mut e = evidence(0.830, 0.8249);
+        e.fresh_feedback = paired(10, 95);
+        let d = decide(&e, 0.005);
         assert!(!d.promote);
-        assert!(d.reason.contains("drop 1.00 points"), "{}", d.reason);
+        assert!(d.reason.contains("below the floor 82.50%"), "{}", d.reason);
+        assert!(d.reason.contains("reference v1"), "{}", d.reason);
     }
 
     #[test]
-    fn exactly_at_the_tolerance_passes_the_base_check() {
-        assert!(decide(s(0.830, Some(0.80)), s(0.825, Some(0.81)), 0.005).promote);
+    fn drift_is_bounded_over_ten_promotions() {
+        // Each candidate loses as much as it may against the current version, and
+        // gains on feedback. Chained, the served base accuracy never ends more than
+        // the tolerance below the reference.
+        let tolerance = 0.005;
+        let mut current = 0.830;
+        let mut promoted = 0;
+        for _ in 0..10 {
+            let mut e = evidence(current, current - tolerance);
+            e.fresh_feedback = paired(50, 60);
+            if decide(&e, tolerance).promote {
+                current -= tolerance;
+                promoted += 1;
+            }
+            assert!(current >= 0.830 - tolerance - 1e-12, "{current}");
+        }
+        assert_eq!(promoted, 1, "only the first step fits under the floor");
     }
 
     #[test]
-    fn feedback_drop_is_rejected_even_with_a_base_gain() {
-        let d = decide(s(0.830, Some(0.80)), s(0.840, Some(0.79)), 0.005);
+    fn worse_on_fresh_feedback_or_audit_is_rejected_whatever_else_gains() {
+        let mut e = evidence(0.830, 0.840);
+        e.fresh_feedback = paired(60, 59);
+        let d = decide(&e, 0.005);
         assert!(!d.promote);
-        assert!(d.reason.contains("held-out feedback"));
-    }
+        assert!(d.reason.contains("worse on new feedback"), "{}", d.reason);
 
-    #[test]
-    fn equal_on_both_is_rejected() {
-        let d = decide(s(0.83, Some(0.8)), s(0.83, Some(0.8)), 0.005);
+        let mut e = evidence(0.830, 0.840);
+        e.fresh_feedback = paired(0, 40);
+        e.audit = paired(80, 79);
+        e.trained_feedback = Flips {
+            items: 100,
+            fixed: 90,
+            broken: 0,
+        };
+        let d = decide(&e, 0.005);
         assert!(!d.promote);
-        assert!(d.reason.contains("not better"));
+        assert!(
+            d.reason.contains("worse on the audit set (80 -> 79"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
-    fn without_held_out_feedback_only_a_base_gain_promotes() {
-        assert!(decide(s(0.83, None), s(0.84, None), 0.005).promote);
-        assert!(!decide(s(0.83, None), s(0.829, None), 0.005).promote);
-        assert!(!decide(s(0.83, Some(0.8)), s(0.829, None), 0.005).promote);
+    fn equal_everywhere_is_rejected_and_each_gain_promotes() {
+        let d = decide(&evidence(0.83, 0.83), 0.005);
+        assert!(!d.promote);
+        assert!(d.reason.contains("not better on anything"), "{}", d.reason);
+        assert!(
+            d.reason.contains("no labelled audit items yet"),
+            "{}",
+            d.reason
+        );
+
+        assert!(decide(&evidence(0.83, 0.831), 0.005).promote);
+        let mut e = evidence(0.83, 0.83);
+        e.audit = paired(70, 71);
+        assert!(decide(&e, 0.005).reason.contains("better on audit set"));
+        let mut e = evidence(0.83, 0.83);
+        e.trained_feedback = Flips {
+            items: 10,
+            fixed: 3,
+            broken: 3,
+        };
+        assert!(!decide(&e, 0.005).promote, "as many broken as fixed");
     }
 }

@@ -1,10 +1,11 @@
 //! The daemon's side of retraining: one at a time, off the async workers, with
 //! progress on the event bus and a hot swap when the candidate is promoted. Used by
-//! `POST /admin/retrain` and by the cron schedule.
+//! the feedback trigger, the cron schedule and `POST /admin/retrain`.
 
-use super::{lock, Outcome, Progress};
+use super::base_data::{read_base_data, BaseData};
+use super::trigger::Trigger;
+use super::{lock, Inputs, Outcome, Progress, RetrainJob};
 use crate::events::{now_unix_ms, Event};
-use crate::server::bootstrap::{read_base_data, BaseData};
 use crate::state::SharedState;
 use anyhow::{anyhow, Context, Result};
 use sentiment_data::registry::{Registry, VersionRecord};
@@ -44,6 +45,8 @@ pub struct RetrainRunner {
     last: Mutex<Option<RetrainReport>>,
     /// The base dataset, read once and kept (it does not change under a daemon).
     base: Mutex<Option<Arc<BaseData>>>,
+    /// When accepted feedback makes the next retrain due.
+    pub trigger: Trigger,
 }
 
 impl RetrainRunner {
@@ -69,6 +72,9 @@ pub fn start(
     {
         return Err(AlreadyRunning);
     }
+    // Feedback that arrives from now on waits for the next retrain.
+    state.retrain.trigger.retrain_started();
+    tracing::info!(trigger, "retrain starting");
     let (sender, receiver) = oneshot::channel();
     let state = state.clone();
     let trigger = trigger.to_string();
@@ -194,14 +200,28 @@ fn run(state: &SharedState) -> Result<Outcome> {
         }
     };
     let feedback = super::accepted_feedback(&state.store)?;
-    let outcome = super::run(
-        &state.registry,
-        &base,
-        &feedback,
-        &state.config.retrain,
-        &sentiment_core::TrainConfig::default(),
+    let audit = super::audit_labels(&state.store)?;
+    let job = RetrainJob {
+        registry: &state.registry,
+        settings: &state.config.retrain,
+        train_config: &sentiment_core::TrainConfig::default(),
+    };
+    let outcome = job.run(
+        Inputs {
+            base: &base,
+            feedback: &feedback,
+            audit: &audit,
+            first_free: 1,
+        },
         &publish,
     )?;
+    if let Outcome::Promoted { comparison, .. } | Outcome::Rejected { comparison, .. } = &outcome {
+        let capped: usize = comparison.caps.iter().map(|c| c.sent - c.kept).sum();
+        state
+            .metrics
+            .feedback_capped
+            .fetch_add(capped as u64, std::sync::atomic::Ordering::Relaxed);
+    }
     if let Outcome::Promoted { version, .. } = &outcome {
         crate::swap::swap_to(state, *version)?;
     }

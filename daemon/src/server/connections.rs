@@ -25,6 +25,27 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
+/// The address a request came from: its IP on TCP, none on the Unix socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+/// The IP of a listener's peer address.
+pub trait PeerIp {
+    fn peer_ip(&self) -> Option<std::net::IpAddr>;
+}
+
+impl PeerIp for std::net::SocketAddr {
+    fn peer_ip(&self) -> Option<std::net::IpAddr> {
+        Some(self.ip())
+    }
+}
+
+impl PeerIp for tokio::net::unix::SocketAddr {
+    fn peer_ip(&self) -> Option<std::net::IpAddr> {
+        None
+    }
+}
+
 /// Per-listener connection limits.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -41,6 +62,7 @@ pub async fn serve<L>(
     shutdown: impl Future<Output = ()>,
 ) where
     L: Listener,
+    L::Addr: PeerIp,
 {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
@@ -50,7 +72,7 @@ pub async fn serve<L>(
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         // `Listener::accept` retries transient errors (EMFILE...) itself.
-        let (io, _) = tokio::select! {
+        let (io, peer) = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
@@ -58,10 +80,14 @@ pub async fn serve<L>(
             tokio::spawn(refuse(io));
             continue;
         };
-        let service =
-            TowerToHyperService::new(router.clone().map_request(
-                |request: hyper::Request<Incoming>| request.map(axum::body::Body::new),
-            ));
+        let client = ClientAddr(peer.peer_ip());
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |request: hyper::Request<Incoming>| {
+                let mut request = request.map(axum::body::Body::new);
+                request.extensions_mut().insert(client);
+                request
+            },
+        ));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(io), service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {

@@ -2,7 +2,7 @@
 //! graceful shutdown.
 
 pub mod bootstrap;
-mod connections;
+pub mod connections;
 mod listeners;
 mod logging;
 
@@ -178,6 +178,8 @@ async fn serve(state: SharedState, started: Instant) -> Result<()> {
     tokio::spawn(listeners::prune_rate_limits(state.clone()));
     tokio::spawn(crate::swap::follow_registry(state.clone()));
     tokio::spawn(crate::swap::watch_confidence(state.clone()));
+    tokio::spawn(crate::swap::watch_live_accuracy(state.clone()));
+    tokio::spawn(crate::retrain::trigger::run(state.clone()));
     if let Some(hub) = &state.hub {
         let repos = &hub.client.config();
         match (&repos.model_repo, state.config.hub_poll_interval) {

@@ -109,6 +109,13 @@ impl Daemon {
         Daemon::start_in(dir, extra)
     }
 
+    /// [`Daemon::start`] with extra environment variables.
+    pub fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        let dir = short_tempdir();
+        copy_dir(&template_data_dir().join("models"), &dir.join("models"));
+        Daemon::start_in_env(dir, extra, env)
+    }
+
     /// A daemon on `data_dir` (e.g. a small file system mounted there), after copying
     /// the template's model into it.
     pub fn start_with_model_in(data_dir: PathBuf, extra: &[&str]) -> Daemon {
@@ -134,7 +141,16 @@ impl Daemon {
             format!("127.0.0.1:{port}"),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        Daemon::spawn(data_dir, port, args, env)
+        // Most tests drive retraining by hand and count queue items: unless a test
+        // asks for them, the daemon neither retrains on feedback by itself nor draws
+        // audit samples (the environment variables leave a test's flags the last
+        // word). tests/learning.rs runs the defaults.
+        let mut env: Vec<(&str, &str)> = env.to_vec();
+        if !env.iter().any(|(k, _)| *k == "SENTIMENT_DEFAULT_LEARNING") {
+            env.push(("SENTIMENT_RETRAIN_AFTER_FEEDBACK", "0"));
+            env.push(("SENTIMENT_AUDIT_SHARE", "0"));
+        }
+        Daemon::spawn(data_dir, port, args, &env)
     }
 
     fn spawn(data_dir: PathBuf, port: u16, args: Vec<String>, env: &[(&str, &str)]) -> Daemon {
@@ -538,6 +554,19 @@ pub fn sentimentd(args: &[&str]) -> std::process::Output {
         .output()
         .expect("sentimentd runs")
 }
+
+/// A config file with `text` in a fresh temporary directory (kept until the process
+/// ends: the daemon reads it at start).
+pub fn config_file(text: &str) -> PathBuf {
+    let path = short_tempdir().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// For tests about other things than review that send anonymous feedback in a
+/// made-up vocabulary from one address: no hold for review, no address quota.
+pub const ANONYMOUS_FEEDBACK_UNBOUNDED: &str =
+    "[feedback]\nhold_contradicting_confidence = \"off\"\nmax_per_address_per_day = 0\n";
 
 /// Adds an API key with `sentimentd keys add` and returns the key it printed.
 pub fn add_key(keys: &Path, name: &str, tier: &str, role: &str) -> String {

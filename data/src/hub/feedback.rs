@@ -164,6 +164,7 @@ pub fn parse_shard(repo: &str, path: &str, bytes: &[u8]) -> Result<Vec<SharedFee
                 api_key: optional(8),
                 model_version: optional(9),
                 status,
+                client: None,
             },
         });
     }
@@ -320,6 +321,7 @@ mod tests {
             api_key: key.map(str::to_string),
             model_version: Some("v1".into()),
             status: FeedbackStatus::Accepted,
+            client: None,
         }
     }
 

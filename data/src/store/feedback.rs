@@ -91,6 +91,12 @@ pub struct NewFeedback {
     pub api_key: Option<String>,
     pub model_version: Option<String>,
     pub status: FeedbackStatus,
+    /// Who sent it when the sender is untrusted: `"key:NAME"` for a user API key,
+    /// `"addr:IP"` for an anonymous caller; None for trusted senders (the socket, an
+    /// operator). Personal data (it can hold an IP address): it stays in the database
+    /// and is neither exported nor shared in Hub shards.
+    #[serde(default)]
+    pub client: Option<String>,
 }
 
 /// A stored feedback row: the fields of [`NewFeedback`] plus the id and the time the
@@ -108,6 +114,9 @@ pub struct FeedbackRecord {
     pub api_key: Option<String>,
     pub model_version: Option<String>,
     pub status: FeedbackStatus,
+    /// See [`NewFeedback::client`]; None for rows stored before it existed.
+    #[serde(default)]
+    pub client: Option<String>,
 }
 
 /// Which feedback rows to list. The default lists everything, oldest first.
@@ -125,7 +134,7 @@ pub struct FeedbackFilter {
 
 pub(crate) const COLUMNS: &str =
     "id, created_unix_ms, text, predicted_label, correct_label, confidence, \
-                       prediction_id, source, api_key, model_version, status";
+                       prediction_id, source, api_key, model_version, status, client";
 
 pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<FeedbackRecord> {
     Ok(FeedbackRecord {
@@ -140,6 +149,7 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<FeedbackRecord> {
         api_key: row.get(8)?,
         model_version: row.get(9)?,
         status: row.get(10)?,
+        client: row.get(11)?,
     })
 }
 
@@ -168,8 +178,8 @@ pub(crate) fn insert(
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO feedback (created_unix_ms, text, predicted_label, correct_label, \
-             confidence, prediction_id, source, api_key, model_version, status) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             confidence, prediction_id, source, api_key, model_version, status, client) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .ctx("preparing the feedback insert", conn)?;
     stmt.execute(params![
@@ -183,6 +193,7 @@ pub(crate) fn insert(
         fb.api_key,
         fb.model_version,
         fb.status,
+        fb.client,
     ])
     .ctx("recording feedback", conn)?;
     let record = FeedbackRecord {
@@ -197,6 +208,7 @@ pub(crate) fn insert(
         api_key: fb.api_key.clone(),
         model_version: fb.model_version.clone(),
         status: fb.status,
+        client: fb.client.clone(),
     };
     counters::bump(conn, counters::TOTAL_FEEDBACK, 1)?;
     if record.status == FeedbackStatus::Held {

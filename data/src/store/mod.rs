@@ -45,8 +45,8 @@ pub use export::{export_feedback_csv, EXPORT_COLUMNS};
 pub use feedback::{FeedbackFilter, FeedbackRecord, FeedbackStatus, KeyActivity, NewFeedback};
 pub use predictions::PredictionRecord;
 pub use queue::{
-    NewQueueItem, QueueAction, QueueCounts, QueueFilter, QueueItem, QueueKind, QueueSelect,
-    QueueState, Resolution,
+    AuditLabel, NewQueueItem, QueueAction, QueueCounts, QueueFilter, QueueItem, QueueKind,
+    QueueSelect, QueueState, Resolution,
 };
 pub use shards::{FeedbackShard, ShardCounts};
 
@@ -514,6 +514,13 @@ impl Store {
     /// How many queue items are in each state.
     pub fn queue_counts(&self) -> Result<QueueCounts, StoreError> {
         self.inner.readers.read(queue::counts)
+    }
+
+    /// Every audit item an operator labelled or accepted (rejected and open ones are
+    /// left out), oldest first: held-out labels for measuring the model, never
+    /// training data.
+    pub fn audit_labels(&self) -> Result<Vec<AuditLabel>, StoreError> {
+        self.inner.readers.read(queue::audit_labels)
     }
 
     /// Runs SQL on the writer connection, inside the current batch (fault injection).

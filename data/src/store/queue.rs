@@ -1,8 +1,27 @@
 //! The labelling queue: texts waiting for an operator.
 //!
-//! Two kinds of item share it: low-confidence predictions (the operator supplies the
-//! label, which becomes accepted feedback) and user corrections held for review (the
-//! operator accepts or rejects the user's feedback row).
+//! Three kinds of item share it:
+//!
+//! - **low confidence**: a prediction the model was unsure of (or, by `reason`, a text
+//!   unlike anything it was trained on). The operator's decision becomes accepted
+//!   training feedback: `Label(l)` stores label `l` with source `"operator"`; `Accept`
+//!   ("the prediction was right") stores the predicted label with source
+//!   `"operator_accept"`, so that a retrain can rank an operator's explicit label above
+//!   a mere confirmation of the same text.
+//! - **correction**: a user's correction held for review; the operator accepts or
+//!   rejects the user's feedback row (or overrides it with a label).
+//! - **audit**: a sample of predictions an operator labels to *measure* the model.
+//!   Audit decisions never create feedback (they are held out of training, so that
+//!   they stay an unbiased test set): `Label(l)` makes the item `labelled` with label
+//!   `l`, `Accept` makes it `accepted` with the predicted label, `Reject` ("cannot be
+//!   labelled") makes it `rejected` without a label. [`Store::audit_labels`] reads the
+//!   labelled and accepted ones back.
+//!
+//! Enqueueing is idempotent: one item per held feedback row, and one item per
+//! prediction id across low-confidence and audit items (queueing a prediction that is
+//! already queued as either kind returns the existing item).
+//!
+//! [`Store::audit_labels`]: super::Store::audit_labels
 //!
 //! States: `pending` and `skipped` are *open* (still to be reviewed); `labelled`,
 //! `accepted` and `rejected` are final. Skipping does not drop an item: it moves it to
@@ -12,7 +31,7 @@
 use super::counters;
 use super::error::{SqlContext, StoreError};
 use super::feedback::{self, validate_confidence, FeedbackRecord, FeedbackStatus, NewFeedback};
-use super::sql::{label_to_sql, opt_label_at, text_enum_sql};
+use super::sql::{label_at, label_to_sql, opt_label_at, text_enum_sql};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use sentiment_core::Label;
 use serde::{Deserialize, Serialize};
@@ -27,6 +46,9 @@ pub enum QueueKind {
     LowConfidence,
     /// A user's correction held for review: needs a yes or no.
     Correction,
+    /// A prediction sampled for measuring the model: needs a label, which is held out
+    /// of training (no feedback is created).
+    Audit,
 }
 
 impl QueueKind {
@@ -34,11 +56,19 @@ impl QueueKind {
         match self {
             QueueKind::LowConfidence => "low_confidence",
             QueueKind::Correction => "correction",
+            QueueKind::Audit => "audit",
         }
     }
 }
 
-text_enum_sql!(QueueKind, [QueueKind::LowConfidence, QueueKind::Correction]);
+text_enum_sql!(
+    QueueKind,
+    [
+        QueueKind::LowConfidence,
+        QueueKind::Correction,
+        QueueKind::Audit
+    ]
+);
 
 /// Where an item stands (see the module documentation for the transitions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,16 +128,38 @@ text_enum_sql!(
 );
 
 /// What an operator decided about an item.
+///
+/// By kind:
+///
+/// - low confidence: `Label(l)` -> `labelled`, new accepted feedback with label `l` and
+///   source `"operator"`; `Accept` -> `accepted`, new accepted feedback with the
+///   predicted label and source `"operator_accept"`; `Reject` -> `rejected`, no
+///   feedback.
+/// - correction: `Label(l)` -> `labelled`, the user's row accepted if `l` agrees with
+///   it, else rejected and replaced by new operator feedback; `Accept` -> `accepted`,
+///   the user's row accepted; `Reject` -> `rejected`, the user's row rejected.
+/// - audit: `Label(l)` -> `labelled` with label `l`; `Accept` -> `accepted` with the
+///   predicted label; `Reject` -> `rejected` (it cannot be labelled), no label. Never
+///   any feedback: audit labels are held out of training.
+/// - `Skip`, for every kind: the item stays open and moves to the back of the queue.
+///
+/// `Accept` on a low-confidence or audit item without a predicted label is an
+/// [`InvalidTransition`](StoreError::InvalidTransition).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum QueueAction {
-    /// This is the right label. For a low-confidence item it becomes accepted feedback;
-    /// for a correction it accepts the user's row if the labels agree, and otherwise
-    /// rejects it and records the operator's label as new accepted feedback.
+    /// This is the right label. For a low-confidence item it becomes accepted feedback
+    /// (source `"operator"`); for a correction it accepts the user's row if the labels
+    /// agree, and otherwise rejects it and records the operator's label as new accepted
+    /// feedback; for an audit item it is recorded on the item only (no feedback: audit
+    /// labels are held out of training).
     Label(Label),
-    /// The prediction (low confidence) or the user's correction is right.
+    /// The prediction (low confidence, audit) or the user's correction is right. For a
+    /// low-confidence item the predicted label becomes accepted feedback with source
+    /// `"operator_accept"`; for an audit item it is recorded on the item only.
     Accept,
-    /// Discard: no training data comes out of it (a held correction becomes rejected).
+    /// Discard: no training data comes out of it (a held correction becomes rejected;
+    /// an audit item could not be labelled).
     Reject,
     /// Decide later: the item stays open and moves to the back of the queue.
     Skip,
@@ -127,7 +179,8 @@ impl QueueAction {
 /// An item to add to the queue.
 ///
 /// For a [`QueueKind::Correction`], `feedback_id` is required and the other fields
-/// left empty are taken from that feedback row.
+/// left empty are taken from that feedback row. Low-confidence and audit items have no
+/// `feedback_id`, and are idempotent per `prediction_id` across the two kinds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewQueueItem {
     pub kind: QueueKind,
@@ -137,6 +190,10 @@ pub struct NewQueueItem {
     pub prediction_id: Option<String>,
     pub feedback_id: Option<i64>,
     pub model_version: Option<String>,
+    /// Why it is queued, free text set by the caller (e.g. `"low_confidence"`,
+    /// `"unknown_text"`, `"audit"`); stored and returned as is.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// A stored queue item.
@@ -158,16 +215,21 @@ pub struct QueueItem {
     /// The label decided on (set when labelled or accepted).
     pub label: Option<Label>,
     pub resolved_unix_ms: Option<i64>,
-    /// The accepted feedback row that the decision produced or confirmed, if any.
+    /// The accepted feedback row that the decision produced or confirmed, if any
+    /// (never for audit items).
     pub result_feedback_id: Option<i64>,
+    /// Why it is queued (see [`NewQueueItem::reason`]); None for items queued before
+    /// reasons existed.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// What [`Store::resolve_queue_item`](super::Store::resolve_queue_item) did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resolution {
     pub item: QueueItem,
-    /// The feedback row created or updated by the decision (none for skips and for
-    /// rejected low-confidence items).
+    /// The feedback row created or updated by the decision (none for skips, for
+    /// rejected low-confidence items and for audit items).
     pub feedback: Option<FeedbackRecord>,
 }
 
@@ -235,11 +297,33 @@ pub struct QueueCounts {
     pub open_low_confidence: u64,
     /// Open (pending or skipped) held corrections.
     pub open_corrections: u64,
+    /// Open (pending or skipped) audit items.
+    #[serde(default)]
+    pub open_audit: u64,
+}
+
+/// An operator's label on an audit item (see [`Store::audit_labels`]): held-out
+/// evaluation data, never training data.
+///
+/// [`Store::audit_labels`]: super::Store::audit_labels
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditLabel {
+    /// The audit item's id in the queue.
+    pub queue_id: i64,
+    pub text: String,
+    /// What the model said when the item was queued.
+    pub predicted_label: Option<Label>,
+    /// The label the operator gave (or the predicted label, if they accepted it).
+    pub label: Label,
+    /// The model that made the prediction.
+    pub model_version: Option<String>,
+    pub created_unix_ms: i64,
+    pub resolved_unix_ms: i64,
 }
 
 const COLUMNS: &str = "id, kind, text, predicted_label, proposed_label, confidence, \
                        prediction_id, feedback_id, model_version, created_unix_ms, state, \
-                       label, resolved_unix_ms, result_feedback_id";
+                       label, resolved_unix_ms, result_feedback_id, reason";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
     Ok(QueueItem {
@@ -257,11 +341,13 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
         label: opt_label_at(row, 11)?,
         resolved_unix_ms: row.get(12)?,
         result_feedback_id: row.get(13)?,
+        reason: row.get(14)?,
     })
 }
 
-/// Adds an item. Idempotent: a low-confidence prediction or a held feedback row that is
-/// already queued returns the existing item (whatever its state) instead of a copy.
+/// Adds an item. Idempotent: a prediction already queued (as a low-confidence or an
+/// audit item) or a held feedback row already queued returns the existing item
+/// (whatever its state and kind) instead of a copy.
 pub(crate) fn enqueue(
     conn: &Connection,
     item: &NewQueueItem,
@@ -269,13 +355,13 @@ pub(crate) fn enqueue(
 ) -> Result<QueueItem, StoreError> {
     validate_confidence(item.confidence)?;
     match item.kind {
-        QueueKind::LowConfidence => {
+        QueueKind::LowConfidence | QueueKind::Audit => {
             if item.feedback_id.is_some() {
-                return Err(StoreError::InvalidArgument(
-                    "a low-confidence queue item has no feedback_id; use kind correction \
-                     for held feedback"
-                        .into(),
-                ));
+                return Err(StoreError::InvalidArgument(format!(
+                    "a {} queue item has no feedback_id; use kind correction for held \
+                     feedback",
+                    item.kind.as_str()
+                )));
             }
             if item.text.trim().is_empty() {
                 return Err(StoreError::InvalidArgument(
@@ -314,6 +400,7 @@ pub(crate) fn enqueue(
                 prediction_id: item.prediction_id.clone().or(fb.prediction_id.clone()),
                 feedback_id: Some(feedback_id),
                 model_version: item.model_version.clone().or(fb.model_version.clone()),
+                reason: item.reason.clone(),
             };
             insert(conn, &merged, Some(fb.correct_label), now)
         }
@@ -334,6 +421,7 @@ pub(crate) fn insert_correction(
         prediction_id: fb.prediction_id.clone(),
         feedback_id: Some(fb.id),
         model_version: fb.model_version.clone(),
+        reason: None,
     };
     insert(conn, &item, Some(fb.correct_label), now)
 }
@@ -347,8 +435,9 @@ fn insert(
     let position = counters::next(conn, counters::QUEUE_POSITION)?;
     conn.prepare_cached(
         "INSERT INTO queue (kind, text, predicted_label, proposed_label, confidence, \
-         prediction_id, feedback_id, model_version, created_unix_ms, state, position) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10)",
+         prediction_id, feedback_id, model_version, created_unix_ms, state, position, \
+         reason) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -362,6 +451,7 @@ fn insert(
             item.model_version,
             now,
             position,
+            item.reason,
         ])
     })
     .ctx("adding to the labelling queue", conn)?;
@@ -380,6 +470,7 @@ fn insert(
         label: None,
         resolved_unix_ms: None,
         result_feedback_id: None,
+        reason: item.reason.clone(),
     })
 }
 
@@ -412,7 +503,20 @@ pub(crate) fn resolve(
     match item.kind {
         QueueKind::LowConfidence => resolve_low_confidence(conn, &item, action, now),
         QueueKind::Correction => resolve_correction(conn, &item, action, now),
+        QueueKind::Audit => resolve_audit(conn, &item, action, now),
     }
+}
+
+/// The label an `Accept` confirms: the predicted one, which a low-confidence or audit
+/// item may lack.
+fn predicted_for_accept(item: &QueueItem, action: QueueAction) -> Result<Label, StoreError> {
+    item.predicted_label
+        .ok_or_else(|| StoreError::InvalidTransition {
+            id: item.id,
+            state: item.state,
+            action: action.verb(),
+            hint: "it has no predicted label to accept; give it a label instead",
+        })
 }
 
 fn resolve_low_confidence(
@@ -421,28 +525,43 @@ fn resolve_low_confidence(
     action: QueueAction,
     now: i64,
 ) -> Result<Resolution, StoreError> {
-    let (state, label) = match action {
-        QueueAction::Label(label) => (QueueState::Labelled, label),
-        QueueAction::Accept => match item.predicted_label {
-            Some(label) => (QueueState::Accepted, label),
-            None => {
-                return Err(StoreError::InvalidTransition {
-                    id: item.id,
-                    state: item.state,
-                    action: action.verb(),
-                    hint: "it has no predicted label to accept; give it a label instead",
-                })
-            }
-        },
+    let (state, label, source) = match action {
+        QueueAction::Label(label) => (QueueState::Labelled, label, OPERATOR_SOURCE),
+        QueueAction::Accept => (
+            QueueState::Accepted,
+            predicted_for_accept(item, action)?,
+            OPERATOR_ACCEPT_SOURCE,
+        ),
         QueueAction::Reject => {
             set_resolved(conn, item.id, QueueState::Rejected, None, None, now)?;
             return finish(conn, item.id, None);
         }
         QueueAction::Skip => unreachable!("skips are handled by the caller"),
     };
-    let fb = feedback::insert(conn, &operator_feedback(item, label), now)?;
+    let fb = feedback::insert(conn, &operator_feedback(item, label, source), now)?;
     set_resolved(conn, item.id, state, Some(label), Some(fb.id), now)?;
     finish(conn, item.id, Some(fb))
+}
+
+/// Audit decisions are recorded on the item only: no feedback row, so audit labels
+/// never reach training.
+fn resolve_audit(
+    conn: &Connection,
+    item: &QueueItem,
+    action: QueueAction,
+    now: i64,
+) -> Result<Resolution, StoreError> {
+    let (state, label) = match action {
+        QueueAction::Label(label) => (QueueState::Labelled, Some(label)),
+        QueueAction::Accept => (
+            QueueState::Accepted,
+            Some(predicted_for_accept(item, action)?),
+        ),
+        QueueAction::Reject => (QueueState::Rejected, None),
+        QueueAction::Skip => unreachable!("skips are handled by the caller"),
+    };
+    set_resolved(conn, item.id, state, label, None, now)?;
+    finish(conn, item.id, None)
 }
 
 fn resolve_correction(
@@ -485,7 +604,8 @@ fn resolve_correction(
             // The operator disagrees with the user: keep the user's row (rejected) for
             // the record and train on the operator's label instead.
             feedback::update_status(conn, feedback_id, FeedbackStatus::Rejected)?;
-            let fb = feedback::insert(conn, &operator_feedback(item, label), now)?;
+            let operator = operator_feedback(item, label, OPERATOR_SOURCE);
+            let fb = feedback::insert(conn, &operator, now)?;
             set_resolved(
                 conn,
                 item.id,
@@ -529,17 +649,23 @@ pub(crate) fn close_corrections_for(
     }
 }
 
-fn operator_feedback(item: &QueueItem, label: Label) -> NewFeedback {
+/// The source of feedback from an operator's label.
+const OPERATOR_SOURCE: &str = "operator";
+/// The source of feedback from an operator accepting a low-confidence prediction.
+const OPERATOR_ACCEPT_SOURCE: &str = "operator_accept";
+
+fn operator_feedback(item: &QueueItem, label: Label, source: &str) -> NewFeedback {
     NewFeedback {
         text: item.text.clone(),
         predicted_label: item.predicted_label,
         correct_label: label,
         confidence: item.confidence,
         prediction_id: item.prediction_id.clone(),
-        source: "operator".into(),
+        source: source.into(),
         api_key: None,
         model_version: item.model_version.clone(),
         status: FeedbackStatus::Accepted,
+        client: None,
     }
 }
 
@@ -591,7 +717,8 @@ fn find_by_prediction(
     prediction_id: &str,
 ) -> Result<Option<QueueItem>, StoreError> {
     conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM queue WHERE kind = 'low_confidence' AND prediction_id = ?1"
+        "SELECT {COLUMNS} FROM queue \
+         WHERE kind IN ('low_confidence', 'audit') AND prediction_id = ?1"
     ))
     .and_then(|mut stmt| stmt.query_row([prediction_id], from_row).optional())
     .ctx("looking up a queued prediction", conn)
@@ -669,8 +796,35 @@ pub(crate) fn counts(conn: &Connection) -> Result<QueueCounts, StoreError> {
             match kind {
                 QueueKind::LowConfidence => counts.open_low_confidence += n,
                 QueueKind::Correction => counts.open_corrections += n,
+                QueueKind::Audit => counts.open_audit += n,
             }
         }
     }
     Ok(counts)
+}
+
+/// Every audit item an operator labelled or accepted, oldest first.
+pub(crate) fn audit_labels(conn: &Connection) -> Result<Vec<AuditLabel>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, text, predicted_label, label, model_version, created_unix_ms, \
+             resolved_unix_ms FROM queue \
+             WHERE kind = 'audit' AND state IN ('labelled', 'accepted') ORDER BY id",
+        )
+        .ctx("preparing the audit label query", conn)?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok(AuditLabel {
+                queue_id: row.get(0)?,
+                text: row.get(1)?,
+                predicted_label: opt_label_at(row, 2)?,
+                label: label_at(row, 3)?,
+                model_version: row.get(4)?,
+                created_unix_ms: row.get(5)?,
+                resolved_unix_ms: row.get(6)?,
+            })
+        })
+        .ctx("listing audit labels", conn)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("reading an audit label", conn)
 }

@@ -105,6 +105,65 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX feedback_unsharded ON feedback (id) WHERE shard_id IS NULL AND status = 'accepted';
     CREATE INDEX feedback_by_shard ON feedback (shard_id, id) WHERE shard_id IS NOT NULL;
     "#,
+    // 3: audit items in the queue (a random sample of predictions labelled by an
+    // operator to measure the model; never trained on), a free-text `reason` on queue
+    // items, and `feedback.client` (who sent a row when the sender is untrusted).
+    //
+    // SQLite cannot change a CHECK constraint in place, so `queue` is rebuilt the way
+    // https://www.sqlite.org/lang_altertable.html#otheralter documents: create the new
+    // table, copy the rows, drop the old one, rename the new one, recreate the indexes.
+    // No table references `queue` (it only references `feedback`, which stays), so the
+    // drop and the rename touch no other table's foreign keys, and `foreign_keys` can
+    // stay on (it cannot be changed inside the migration's transaction anyway): the
+    // copied rows are checked against `feedback` as they are inserted. The
+    // AUTOINCREMENT counter of the old table is carried over so that no queue id is
+    // ever reused.
+    r#"
+    CREATE TABLE queue_new (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind              TEXT    NOT NULL
+                          CHECK (kind IN ('low_confidence', 'correction', 'audit')),
+        text              TEXT    NOT NULL,
+        predicted_label   INTEGER CHECK (predicted_label IN (0, 1)),
+        proposed_label    INTEGER CHECK (proposed_label IN (0, 1)),
+        confidence        REAL,
+        prediction_id     TEXT,
+        feedback_id       INTEGER REFERENCES feedback (id),
+        model_version     TEXT,
+        created_unix_ms   INTEGER NOT NULL,
+        state             TEXT    NOT NULL
+                          CHECK (state IN ('pending', 'labelled', 'accepted', 'rejected', 'skipped')),
+        label             INTEGER CHECK (label IN (0, 1)),
+        resolved_unix_ms  INTEGER,
+        result_feedback_id INTEGER REFERENCES feedback (id),
+        position          INTEGER NOT NULL,
+        reason            TEXT
+    );
+    INSERT INTO queue_new (id, kind, text, predicted_label, proposed_label, confidence,
+                           prediction_id, feedback_id, model_version, created_unix_ms,
+                           state, label, resolved_unix_ms, result_feedback_id, position)
+        SELECT id, kind, text, predicted_label, proposed_label, confidence,
+               prediction_id, feedback_id, model_version, created_unix_ms,
+               state, label, resolved_unix_ms, result_feedback_id, position
+        FROM queue ORDER BY id;
+    -- Keep the old table's AUTOINCREMENT high-water mark (it may exceed MAX(id)).
+    DELETE FROM sqlite_sequence WHERE name = 'queue_new';
+    UPDATE sqlite_sequence SET name = 'queue_new' WHERE name = 'queue';
+    DROP TABLE queue;
+    ALTER TABLE queue_new RENAME TO queue;
+    CREATE INDEX queue_by_state ON queue (state, position);
+    -- One queue item per held correction, and one per prediction across the kinds
+    -- that queue predictions (low confidence and audit), so that enqueueing is
+    -- idempotent.
+    CREATE UNIQUE INDEX queue_one_per_feedback ON queue (feedback_id)
+        WHERE kind = 'correction';
+    CREATE UNIQUE INDEX queue_one_per_prediction ON queue (prediction_id)
+        WHERE kind IN ('low_confidence', 'audit') AND prediction_id IS NOT NULL;
+
+    -- "key:NAME" for a user API key, "addr:IP" for an anonymous caller; NULL for
+    -- trusted senders and for rows older than this migration.
+    ALTER TABLE feedback ADD COLUMN client TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -123,6 +123,21 @@ fn draw_latency(frame: &mut Frame, area: Rect, app: &App) {
                 .map(|a| format!("{:.2}%", a * 100.0))
                 .unwrap_or("-".into()),
         ),
+        (
+            "live accuracy",
+            m.live_accuracy
+                .as_ref()
+                .map(|l| l.describe())
+                .unwrap_or("-".into()),
+        ),
+        (
+            "audited",
+            m.live_accuracy
+                .as_ref()
+                .map_or("0".into(), |l| l.audited.to_string()),
+        ),
+        ("held feedback", m.feedback_held.to_string()),
+        ("to retrain", m.feedback_waiting.to_string()),
         ("rate limited", m.rate_limited.to_string()),
         ("uptime", format!("{:.0}s", m.uptime_seconds)),
     ];

@@ -232,6 +232,12 @@ fn metrics_view_shows_distribution_volumes_and_latency() {
     let mut m = Metrics {
         total_predictions: 5,
         low_confidence_count: 2,
+        live_accuracy: Some(crate::api::LiveAccuracy {
+            audited: 40,
+            accuracy: 0.825,
+            lower: 0.6806,
+            upper: 0.9125,
+        }),
         ..Default::default()
     };
     m.latency.insert(
@@ -256,6 +262,7 @@ fn metrics_view_shows_distribution_volumes_and_latency() {
         "0.25",
         "1.00",
         "2 (40.0%)",
+        "82.5% 68-91%",
         "feedback per minute",
         "predictions per minute · 5 in",
     ] {

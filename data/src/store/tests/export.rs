@@ -150,3 +150,23 @@ fn export_errors_name_the_problem() {
     let err = export_feedback_csv(&db, &bad_out, FeedbackFilter::default()).unwrap_err();
     assert!(err.to_string().contains("missing-dir"), "{err}");
 }
+
+#[test]
+fn export_leaves_the_client_out() {
+    let (dir, store) = temp_store();
+    let mut fb = new_feedback("anonymous", Label::Positive);
+    fb.api_key = None;
+    fb.client = Some("addr:203.0.113.9".into());
+    store.submit_feedback_wait(fb).unwrap();
+    let out = dir.path().join("export.csv");
+    let db = dir.path().join(DB_FILE_NAME);
+    assert_eq!(
+        export_feedback_csv(&db, &out, FeedbackFilter::default()).unwrap(),
+        1
+    );
+    let (header, rows) = read_csv(&out);
+    assert_eq!(header, EXPORT_COLUMNS);
+    assert_eq!(rows[0].len(), EXPORT_COLUMNS.len());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(!text.contains("203.0.113.9"), "{text}");
+}

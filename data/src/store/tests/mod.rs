@@ -4,6 +4,7 @@ mod concurrency;
 mod crash;
 mod export;
 mod failure;
+mod migration;
 mod queue;
 mod round_trip;
 mod shards;
@@ -33,6 +34,7 @@ pub(super) fn new_feedback(text: &str, label: Label) -> NewFeedback {
         api_key: Some("ci".into()),
         model_version: Some("v1".into()),
         status: FeedbackStatus::Accepted,
+        client: None,
     }
 }
 
@@ -63,5 +65,6 @@ pub(super) fn low_confidence_item(prediction_id: &str) -> NewQueueItem {
         prediction_id: Some(prediction_id.into()),
         feedback_id: None,
         model_version: Some("v1".into()),
+        reason: Some("low_confidence".into()),
     }
 }

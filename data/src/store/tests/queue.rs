@@ -124,6 +124,7 @@ fn skip_moves_an_item_to_the_back_and_keeps_it_open() {
             rejected: 0,
             open_low_confidence: 2,
             open_corrections: 0,
+            open_audit: 0,
         }
     );
 }
@@ -282,4 +283,278 @@ fn a_correction_needs_an_existing_feedback_row() {
     item.feedback_id = Some(77);
     let err = store.enqueue_wait(item).unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+}
+
+fn audit_item(prediction_id: &str) -> NewQueueItem {
+    NewQueueItem {
+        kind: QueueKind::Audit,
+        reason: Some("audit".into()),
+        ..low_confidence_item(prediction_id)
+    }
+}
+
+#[test]
+fn accepting_a_low_confidence_item_stores_operator_accept_feedback() {
+    let (_dir, store) = temp_store();
+    let item = store.enqueue_wait(low_confidence_item("p1")).unwrap();
+    let done = store
+        .resolve_queue_item_wait(item.id, QueueAction::Accept)
+        .unwrap();
+    let fb = done.feedback.expect("feedback created");
+    assert_eq!(fb.source, "operator_accept");
+    assert_eq!(fb.status, FeedbackStatus::Accepted);
+    assert_eq!(fb.correct_label, Label::Positive);
+    assert_eq!(fb.client, None);
+    assert_eq!(done.item.result_feedback_id, Some(fb.id));
+    assert_eq!(store.feedback_by_id(fb.id).unwrap(), Some(fb));
+}
+
+#[test]
+fn audit_items_round_trip_with_their_reason() {
+    let (_dir, store) = temp_store();
+    let item = store.enqueue_wait(audit_item("p1")).unwrap();
+    assert_eq!(item.kind, QueueKind::Audit);
+    assert_eq!(item.reason.as_deref(), Some("audit"));
+    assert_eq!(item.state, QueueState::Pending);
+    assert_eq!(store.queue_item(item.id).unwrap(), Some(item.clone()));
+    let audits = store
+        .queue(QueueFilter {
+            kind: Some(QueueKind::Audit),
+            ..QueueFilter::default()
+        })
+        .unwrap();
+    assert_eq!(audits, vec![item]);
+
+    let low = store.enqueue_wait(low_confidence_item("p2")).unwrap();
+    assert_eq!(low.reason.as_deref(), Some("low_confidence"));
+    let mut unknown = low_confidence_item("p3");
+    unknown.reason = Some("unknown_text".into());
+    let unknown = store.enqueue_wait(unknown).unwrap();
+    assert_eq!(
+        store
+            .queue_item(unknown.id)
+            .unwrap()
+            .unwrap()
+            .reason
+            .as_deref(),
+        Some("unknown_text")
+    );
+    let mut no_reason = low_confidence_item("p4");
+    no_reason.reason = None;
+    let no_reason = store.enqueue_wait(no_reason).unwrap();
+    assert_eq!(
+        store.queue_item(no_reason.id).unwrap().unwrap().reason,
+        None
+    );
+
+    // Serde spelling.
+    assert_eq!(
+        serde_json::to_string(&QueueKind::Audit).unwrap(),
+        "\"audit\""
+    );
+    assert_eq!(QueueKind::Audit.as_str(), "audit");
+}
+
+#[test]
+fn an_audit_item_needs_text_and_no_feedback_id() {
+    let (_dir, store) = temp_store();
+    let mut item = audit_item("p1");
+    item.feedback_id = Some(1);
+    let err = store.enqueue_wait(item).unwrap_err();
+    assert!(matches!(err, StoreError::InvalidArgument(_)), "{err}");
+    assert!(err.to_string().contains("audit"), "{err}");
+    let mut item = audit_item("p1");
+    item.text = "  ".into();
+    let err = store.enqueue_wait(item).unwrap_err();
+    assert!(matches!(err, StoreError::InvalidArgument(_)), "{err}");
+}
+
+#[test]
+fn labelling_an_audit_item_stores_the_label_but_no_feedback() {
+    let (_dir, store) = temp_store();
+    let item = store.enqueue_wait(audit_item("p1")).unwrap();
+    let done = store
+        .resolve_queue_item_wait(item.id, QueueAction::Label(Label::Negative))
+        .unwrap();
+    assert_eq!(done.feedback, None);
+    assert_eq!(done.item.state, QueueState::Labelled);
+    assert_eq!(done.item.label, Some(Label::Negative));
+    assert_eq!(done.item.result_feedback_id, None);
+    let resolved = done.item.resolved_unix_ms.expect("resolved time");
+    assert_eq!(store.counters().unwrap().total_feedback, 0);
+    assert_eq!(store.feedback(FeedbackFilter::default()).unwrap(), vec![]);
+    assert_eq!(
+        store.audit_labels().unwrap(),
+        vec![AuditLabel {
+            queue_id: item.id,
+            text: item.text.clone(),
+            predicted_label: Some(Label::Positive),
+            label: Label::Negative,
+            model_version: Some("v1".into()),
+            created_unix_ms: item.created_unix_ms,
+            resolved_unix_ms: resolved,
+        }]
+    );
+}
+
+#[test]
+fn accepting_an_audit_item_confirms_the_prediction_without_feedback() {
+    let (_dir, store) = temp_store();
+    let item = store.enqueue_wait(audit_item("p1")).unwrap();
+    let done = store
+        .resolve_queue_item_wait(item.id, QueueAction::Accept)
+        .unwrap();
+    assert_eq!(done.feedback, None);
+    assert_eq!(done.item.state, QueueState::Accepted);
+    assert_eq!(done.item.label, Some(Label::Positive));
+    assert_eq!(done.item.result_feedback_id, None);
+    assert_eq!(store.counters().unwrap().total_feedback, 0);
+    let labels = store.audit_labels().unwrap();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(labels[0].queue_id, item.id);
+    assert_eq!(labels[0].label, Label::Positive);
+
+    // Nothing to accept without a predicted label; the item stays open.
+    let mut unlabelled = audit_item("p2");
+    unlabelled.predicted_label = None;
+    let item = store.enqueue_wait(unlabelled).unwrap();
+    let err = store
+        .resolve_queue_item_wait(item.id, QueueAction::Accept)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidTransition { .. }), "{err}");
+    assert_eq!(
+        store.queue_item(item.id).unwrap().unwrap().state,
+        QueueState::Pending
+    );
+    assert_eq!(store.audit_labels().unwrap().len(), 1);
+}
+
+#[test]
+fn rejected_and_skipped_audit_items_are_not_audit_labels() {
+    let (_dir, store) = temp_store();
+    let rejected = store.enqueue_wait(audit_item("p1")).unwrap();
+    let skipped = store.enqueue_wait(audit_item("p2")).unwrap();
+    let done = store
+        .resolve_queue_item_wait(rejected.id, QueueAction::Reject)
+        .unwrap();
+    assert_eq!(done.feedback, None);
+    assert_eq!(done.item.state, QueueState::Rejected);
+    assert_eq!(done.item.label, None);
+    let done = store
+        .resolve_queue_item_wait(skipped.id, QueueAction::Skip)
+        .unwrap();
+    assert_eq!(done.feedback, None);
+    assert_eq!(done.item.state, QueueState::Skipped);
+    assert_eq!(store.audit_labels().unwrap(), vec![]);
+    assert_eq!(store.counters().unwrap().total_feedback, 0);
+
+    // A skipped audit item can still be labelled later; a rejected one cannot.
+    store
+        .resolve_queue_item_wait(skipped.id, QueueAction::Label(Label::Positive))
+        .unwrap();
+    let err = store
+        .resolve_queue_item_wait(rejected.id, QueueAction::Label(Label::Positive))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidTransition { .. }), "{err}");
+    let labels = store.audit_labels().unwrap();
+    assert_eq!(labels.len(), 1);
+    assert_eq!(labels[0].queue_id, skipped.id);
+}
+
+#[test]
+fn audit_labels_come_oldest_first_and_only_from_audit_items() {
+    let (_dir, store) = temp_store();
+    let a = store.enqueue_wait(audit_item("a")).unwrap();
+    let b = store.enqueue_wait(audit_item("b")).unwrap();
+    let low = store.enqueue_wait(low_confidence_item("c")).unwrap();
+    store
+        .resolve_queue_item_wait(low.id, QueueAction::Label(Label::Negative))
+        .unwrap();
+    // Resolved in the reverse order of creation.
+    store
+        .resolve_queue_item_wait(b.id, QueueAction::Accept)
+        .unwrap();
+    store
+        .resolve_queue_item_wait(a.id, QueueAction::Label(Label::Negative))
+        .unwrap();
+    let ids: Vec<_> = store
+        .audit_labels()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.queue_id)
+        .collect();
+    assert_eq!(ids, vec![a.id, b.id]);
+    // Only the low-confidence label became feedback.
+    assert_eq!(store.counters().unwrap().total_feedback, 1);
+}
+
+#[test]
+fn a_prediction_is_queued_once_across_low_confidence_and_audit() {
+    let (_dir, store) = temp_store();
+    let low = store.enqueue_wait(low_confidence_item("p1")).unwrap();
+    let again = store.enqueue_wait(audit_item("p1")).unwrap();
+    assert_eq!(again, low);
+    assert_eq!(again.kind, QueueKind::LowConfidence);
+
+    let audit = store.enqueue_wait(audit_item("p2")).unwrap();
+    assert_eq!(
+        store.enqueue_wait(low_confidence_item("p2")).unwrap(),
+        audit
+    );
+    assert_eq!(store.enqueue_wait(audit_item("p2")).unwrap(), audit);
+
+    // Also once the existing item is decided.
+    store
+        .resolve_queue_item_wait(audit.id, QueueAction::Reject)
+        .unwrap();
+    let after = store.enqueue_wait(low_confidence_item("p2")).unwrap();
+    assert_eq!(after.id, audit.id);
+    assert_eq!(after.state, QueueState::Rejected);
+
+    // Items without a prediction id are never merged.
+    let mut x = audit_item("x");
+    x.prediction_id = None;
+    let first = store.enqueue_wait(x.clone()).unwrap();
+    let second = store.enqueue_wait(x).unwrap();
+    assert_ne!(first.id, second.id);
+
+    let all = store
+        .queue(QueueFilter {
+            state: QueueSelect::All,
+            ..QueueFilter::default()
+        })
+        .unwrap();
+    assert_eq!(all.len(), 4);
+}
+
+#[test]
+fn counts_count_open_audit_items() {
+    let (_dir, store) = temp_store();
+    let a = store.enqueue_wait(audit_item("a")).unwrap();
+    let b = store.enqueue_wait(audit_item("b")).unwrap();
+    let c = store.enqueue_wait(audit_item("c")).unwrap();
+    store.enqueue_wait(low_confidence_item("l")).unwrap();
+    held(&store, "h", Label::Positive);
+    store
+        .resolve_queue_item_wait(a.id, QueueAction::Skip)
+        .unwrap();
+    store
+        .resolve_queue_item_wait(b.id, QueueAction::Label(Label::Negative))
+        .unwrap();
+    store
+        .resolve_queue_item_wait(c.id, QueueAction::Reject)
+        .unwrap();
+    assert_eq!(
+        store.queue_counts().unwrap(),
+        QueueCounts {
+            pending: 2,
+            skipped: 1,
+            labelled: 1,
+            accepted: 0,
+            rejected: 1,
+            open_low_confidence: 1,
+            open_corrections: 1,
+            open_audit: 1,
+        }
+    );
 }

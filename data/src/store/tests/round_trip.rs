@@ -83,6 +83,7 @@ fn held_feedback_gets_a_correction_item_in_the_same_write() {
             prediction_id: None,
             feedback_id: Some(record.id),
             model_version: None,
+            reason: None,
         })
         .unwrap();
     assert_eq!(again.id, open[0].id);
@@ -217,4 +218,55 @@ fn serde_spellings_are_lowercase() {
         QueueSelect::Only(QueueState::Skipped)
     );
     assert!("nope".parse::<QueueSelect>().is_err());
+}
+
+#[test]
+fn feedback_client_round_trips_and_defaults_to_none() {
+    let (_dir, store) = temp_store();
+    let mut keyed = new_feedback("from a user key", Label::Positive);
+    keyed.client = Some("key:alice".into());
+    let keyed = store.submit_feedback_wait(keyed).unwrap();
+    assert_eq!(keyed.client.as_deref(), Some("key:alice"));
+    let mut anonymous = new_feedback("from nobody", Label::Negative);
+    anonymous.client = Some("addr:2001:db8::1".into());
+    anonymous.api_key = None;
+    let anonymous = store.submit_feedback_wait(anonymous).unwrap();
+    let trusted = store
+        .submit_feedback_wait(new_feedback("from the socket", Label::Positive))
+        .unwrap();
+    assert_eq!(trusted.client, None);
+
+    assert_eq!(
+        store.feedback_by_id(keyed.id).unwrap().as_ref(),
+        Some(&keyed)
+    );
+    let all = store.feedback(FeedbackFilter::default()).unwrap();
+    let clients: Vec<_> = all.iter().map(|f| f.client.as_deref()).collect();
+    assert_eq!(
+        clients,
+        vec![Some("key:alice"), Some("addr:2001:db8::1"), None]
+    );
+    assert_eq!(all[1], anonymous);
+
+    // Held feedback keeps it too, through the queue.
+    let mut held = new_feedback("held", Label::Negative);
+    held.status = FeedbackStatus::Held;
+    held.client = Some("key:bob".into());
+    let held = store.submit_feedback_wait(held).unwrap();
+    let item = store
+        .queue(QueueFilter::default())
+        .unwrap()
+        .into_iter()
+        .find(|i| i.feedback_id == Some(held.id))
+        .unwrap();
+    let done = store
+        .resolve_queue_item_wait(item.id, QueueAction::Accept)
+        .unwrap();
+    assert_eq!(done.feedback.unwrap().client.as_deref(), Some("key:bob"));
+
+    // JSON without the field (an older peer) reads as None.
+    let mut json = serde_json::to_value(&trusted).unwrap();
+    json.as_object_mut().unwrap().remove("client");
+    let back: FeedbackRecord = serde_json::from_value(json).unwrap();
+    assert_eq!(back, trusted);
 }
