@@ -55,6 +55,7 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
     let feedback = retrain::accepted_feedback(&store)?;
     let base = read_base_data(&base_path)
         .with_context(|| format!("cannot read the base dataset {}", base_path.display()))?;
+    let started = crate::events::now_unix_ms();
     let defaults = RetrainSettings::default();
     let settings = RetrainSettings {
         feedback_weight: args.feedback_weight.unwrap_or(defaults.feedback_weight),
@@ -73,7 +74,9 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
         },
     )?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        // The API's shape (`POST /admin/retrain?wait=true`): "version": "v9", "message".
+        let report = retrain::runner::report(Ok(outcome.clone()), "cli", started);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_outcome(&outcome);
     }
