@@ -38,10 +38,12 @@ struct Payload {
 /// Why a model file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
-    #[error("{path}: {source}")]
+    // The io::Error is in the message, not `source()`, so that a chain printed with
+    // anyhow's `{:#}` does not say it twice.
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{path} is not a sentiment model file (it does not start with the model signature)")]
     NotAModel { path: PathBuf },
@@ -62,9 +64,9 @@ pub enum ArtifactError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
-    move |source| ArtifactError::Io {
+    move |error| ArtifactError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 

@@ -5,9 +5,97 @@
 //! tokeniser reproduces that convention on raw text: a model trained on SST-2 then sees
 //! the same tokens for `doesn't` and `does n't`.
 
+use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 
-/// Canonical form of a text: Unicode NFKC, lower-cased, typographic quotes folded to
+/// What a C1 control character (U+0080-U+009F) meant in Windows-1252, where it meant
+/// something: text decoded as Latin-1 that was written as Windows-1252 (mojibake that
+/// web-scraped reviews are full of) carries U+0096 for an en dash, U+0092 for a
+/// right quote. The five code points Windows-1252 leaves undefined give None.
+pub fn windows_1252_c1(ch: char) -> Option<char> {
+    const TABLE: [Option<char>; 32] = [
+        Some('\u{20AC}'),
+        None,
+        Some('\u{201A}'),
+        Some('\u{0192}'),
+        Some('\u{201E}'),
+        Some('\u{2026}'),
+        Some('\u{2020}'),
+        Some('\u{2021}'),
+        Some('\u{02C6}'),
+        Some('\u{2030}'),
+        Some('\u{0160}'),
+        Some('\u{2039}'),
+        Some('\u{0152}'),
+        None,
+        Some('\u{017D}'),
+        None,
+        None,
+        Some('\u{2018}'),
+        Some('\u{2019}'),
+        Some('\u{201C}'),
+        Some('\u{201D}'),
+        Some('\u{2022}'),
+        Some('\u{2013}'),
+        Some('\u{2014}'),
+        Some('\u{02DC}'),
+        Some('\u{2122}'),
+        Some('\u{0161}'),
+        Some('\u{203A}'),
+        Some('\u{0153}'),
+        None,
+        Some('\u{017E}'),
+        Some('\u{0178}'),
+    ];
+    match ch as u32 {
+        code @ 0x80..=0x9F => TABLE[(code - 0x80) as usize],
+        _ => None,
+    }
+}
+
+/// One character as every entry point takes it in: a C1 control becomes its
+/// Windows-1252 meaning where it has one, any other control character (C0, DEL, an
+/// undefined C1) a space; tab and line breaks stay; everything else is unchanged.
+fn clean_char(ch: char) -> char {
+    if !ch.is_control() || matches!(ch, '\t' | '\n' | '\r') {
+        return ch;
+    }
+    windows_1252_c1(ch).unwrap_or(' ')
+}
+
+/// The one clean-up every way in applies to incoming text (the API, the CLI, the
+/// dataset readers), before anything is checked, stored or predicted: see
+/// [`clean_char`]. [`normalise`] applies the same mapping, so a text predicts exactly
+/// as its cleaned form does. Borrows when there is nothing to change.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    let dirty = |ch: char| ch.is_control() && !matches!(ch, '\t' | '\n' | '\r');
+    if !text.chars().any(dirty) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().map(clean_char).collect())
+}
+
+/// Bytes that should be UTF-8, decoded: invalid sequences become U+FFFD (one each, as
+/// [`String::from_utf8_lossy`] does) and are counted, so the caller can warn with the
+/// number rather than stop; then [`clean`]. Returns the text and the replacements.
+pub fn decode_lossy(bytes: &[u8]) -> (String, usize) {
+    let (text, replaced) = match std::str::from_utf8(bytes) {
+        Ok(text) => (Cow::Borrowed(text), 0),
+        Err(_) => {
+            let mut replaced = 0;
+            for chunk in bytes.utf8_chunks() {
+                if !chunk.invalid().is_empty() {
+                    replaced += 1;
+                }
+            }
+            (String::from_utf8_lossy(bytes), replaced)
+        }
+    };
+    (clean(&text).into_owned(), replaced)
+}
+
+/// Canonical form of a text: C1 controls read as Windows-1252 (as [`clean`] does),
+/// Unicode NFKC, lower-cased, typographic quotes folded to
 /// ASCII, whitespace runs collapsed to one space, trimmed. Two texts that a reader would
 /// call the same normalise to the same string, which is what de-duplication keys on.
 pub fn normalise(text: &str) -> String {
@@ -32,7 +120,9 @@ pub fn normalise_into(text: &str, out: &mut String) {
         // then a second normalisation would reorder them (found by the fuzzer).
         push_folded(
             out,
-            text.nfkc()
+            text.chars()
+                .map(|c| windows_1252_c1(c).unwrap_or(c))
+                .nfkc()
                 .flat_map(char::to_lowercase)
                 .nfkc()
                 .map(fold_quote),
@@ -208,6 +298,40 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn c1_controls_read_as_windows_1252_and_other_controls_as_spaces() {
+        // U+0096 is cp1252's en dash, U+0092 its right single quote; U+0081 is
+        // undefined there; U+0007 and U+007F are plain controls.
+        let raw = "great \u{0096} isn\u{0092}t it\u{0081}ok\u{0007}x\u{007F}y\tz\n";
+        assert_eq!(clean(raw), "great \u{2013} isn\u{2019}t it ok x y\tz\n");
+        assert!(matches!(clean("plain text"), Cow::Borrowed(_)));
+        for code in 0x80u32..=0x9F {
+            let ch = char::from_u32(code).unwrap();
+            let mapped = windows_1252_c1(ch);
+            assert_eq!(
+                mapped.is_none(),
+                [0x81, 0x8D, 0x8F, 0x90, 0x9D].contains(&code),
+                "U+{code:04X}"
+            );
+            // Whatever it maps to, the normalised forms of raw and cleaned agree.
+            let text = format!("so{ch}good");
+            assert_eq!(normalise(&text), normalise(&clean(&text)), "U+{code:04X}");
+        }
+        assert_eq!(normalise("isn\u{0092}t"), normalise("isn\u{2019}t"));
+    }
+
+    #[test]
+    fn invalid_utf8_is_decoded_lossily_and_counted() {
+        // A raw cp1252 byte (0x96, en dash) and a truncated sequence.
+        let (text, replaced) = decode_lossy(b"good \x96 film \xE2\x80");
+        assert_eq!(text, "good \u{FFFD} film \u{FFFD}");
+        assert_eq!(replaced, 2);
+        assert_eq!(
+            decode_lossy("fine\u{0096}".as_bytes()),
+            ("fine\u{2013}".into(), 0)
+        );
+    }
 
     #[test]
     fn normalise_lowercases_collapses_and_trims() {

@@ -22,6 +22,16 @@ pub enum Role {
     Admin,
 }
 
+impl std::fmt::Display for Role {
+    /// As the flags spell it: `user`, `admin`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        })
+    }
+}
+
 /// One entry of the keys file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyEntry {

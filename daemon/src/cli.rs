@@ -302,6 +302,11 @@ pub struct DataFetchArgs {
     /// The dataset repository [default: hub.base_dataset, else stanfordnlp/sst2].
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
+    /// Also lay the download out as a shared data directory, as the tests read it:
+    /// DIR/NAME/{train,validation}.tsv and DIR/hub/datasets/OWNER/NAME/data/*.parquet,
+    /// marked partial (DIR/PARTIAL). For CI machines without ../shared/data.
+    #[arg(long, value_name = "DIR")]
+    pub shared_dir: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -393,12 +398,15 @@ pub struct KeysAddArgs {
     #[arg(long)]
     pub name: String,
     /// Rate-limit tier (free: 10 requests/min, standard: 600/min, unlimited, or one
-    /// from the config file).
+    /// from the config file's [tiers]); any other is refused.
     #[arg(long, default_value = "free")]
     pub tier: String,
     /// user: predict and feedback; admin: also operator routes.
     #[arg(long, value_enum, default_value = "user")]
     pub role: crate::auth::Role,
+    /// The daemon's TOML config file, whose [tiers] section may add tiers.
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -22,7 +22,24 @@ fn options(strict: bool) -> ReadOptions {
 
 /// Reads `paths` and warns about skipped rows.
 pub fn read(paths: &[PathBuf], strict: bool) -> Result<Vec<Example>> {
-    let Dataset { examples, skipped } = read_many(paths, &options(strict))?;
+    let Dataset {
+        examples,
+        skipped,
+        lossy_utf8,
+    } = read_many(paths, &options(strict))?;
+    if !lossy_utf8.is_empty() {
+        eprintln!(
+            "warning: {} row(s) were not valid UTF-8 and were read with U+FFFD in place of \
+             the invalid bytes (re-save the file as UTF-8 to keep those characters):",
+            lossy_utf8.len()
+        );
+        for row in lossy_utf8.iter().take(SHOWN_MALFORMED) {
+            eprintln!("  {row}");
+        }
+        if lossy_utf8.len() > SHOWN_MALFORMED {
+            eprintln!("  ... and {} more", lossy_utf8.len() - SHOWN_MALFORMED);
+        }
+    }
     if !skipped.is_empty() {
         eprintln!(
             "warning: skipped {} malformed row(s) (use --strict to stop at the first):",

@@ -9,6 +9,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
+    /// The first event of every `/events` stream: the subscription is in place.
+    Hello {},
+    /// This subscriber fell behind and missed `missed` events: re-read snapshots.
+    Lagged { missed: u64 },
     Prediction {
         id: String,
         text: String,
@@ -60,6 +64,8 @@ pub enum Event {
 impl Event {
     pub fn name(&self) -> &'static str {
         match self {
+            Event::Hello {} => "hello",
+            Event::Lagged { .. } => "lagged",
             Event::Prediction { .. } => "prediction",
             Event::Feedback { .. } => "feedback",
             Event::QueueChanged { .. } => "queue_changed",

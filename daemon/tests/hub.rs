@@ -71,6 +71,43 @@ fn data_fetch_downloads_the_sst2_parquet_files_into_the_data_dir() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// What CI on GitHub does instead of having ../shared/data: `data fetch --shared-dir`
+/// lays SST-2 out as the shared directory holds it, byte for byte, marked partial.
+#[test]
+fn data_fetch_writes_a_partial_shared_data_directory_the_tests_can_read() {
+    let hub = TestHub::start();
+    let dir = short_tempdir();
+    let shared = dir.join("shared");
+    let url = hub.url();
+    let out = sentimentd(
+        &[
+            "data",
+            "fetch",
+            "--data-dir",
+            dir.join("data").to_str().unwrap(),
+            "--shared-dir",
+            shared.to_str().unwrap(),
+        ],
+        &[("HF_ENDPOINT", &url)],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for file in [
+        "sst2/train.tsv",
+        "sst2/validation.tsv",
+        "hub/datasets/stanfordnlp/sst2/data/train-00000-of-00001.parquet",
+        "hub/datasets/stanfordnlp/sst2/data/validation-00000-of-00001.parquet",
+    ] {
+        assert_eq!(
+            std::fs::read(shared.join(file)).unwrap(),
+            std::fs::read(shared_data().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    assert!(shared.join("PARTIAL").is_file());
+    assert!(!shared.join("domains").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_fresh_daemon_bootstraps_from_the_hub_as_well_as_from_the_tsv_files() {
     let hub = TestHub::start();

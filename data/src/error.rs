@@ -11,14 +11,16 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The file system refused: missing file, no permission, disk full...
+    // The io::Error is in the message and deliberately not the error's `source()`:
+    // anyhow's `{:#}` prints every source after the message, and the reason would
+    // appear twice ("...: No such file or directory (os error 2): No such file...").
     #[error(
-        "{file}: {source} (check that the path exists and that this user may read or write it)",
+        "{file}: {error} (check that the path exists and that this user may read or write it)",
         file = .path.display()
     )]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// A row that cannot be turned into an example, under [`MalformedPolicy::Fail`].
@@ -126,7 +128,7 @@ impl DataError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         DataError::Io {
             path: path.into(),
-            source,
+            error: source,
         }
     }
 }

@@ -24,7 +24,7 @@ pub use format::Format;
 pub use read::{read_examples, read_many, Dataset, MalformedPolicy, MalformedRow, ReadOptions};
 pub use split::stratified_split;
 pub use splits::{locate_splits, SplitFiles};
-pub use write::write_examples;
+pub use write::{escape_formula, write_examples};
 
 /// Re-exported so that users of this crate can name labels without depending on
 /// `sentiment-core` directly.

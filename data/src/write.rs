@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 ///   in a text are replaced by spaces: the only lossy case, and one that does not
 ///   change how a text is tokenised.
 /// - CSV: header `text,label`, labels `0`/`1`, quoted by the `csv` crate where needed,
-///   so any text round-trips exactly.
+///   and escaped against spreadsheet formula injection ([`escape_formula`], which the
+///   reader undoes), so any text round-trips exactly.
 /// - JSON Lines: `{"text":"...","label":0}` per line; exact.
 /// - Parquet: not supported ([`DataError::UnsupportedWrite`]).
 pub fn write_examples(path: &Path, format: Format, examples: &[Example]) -> Result<(), DataError> {
@@ -67,7 +68,7 @@ fn write_to(temp: &Path, format: Format, examples: &[Example]) -> std::io::Resul
             writer.write_record(["text", "label"])?;
             for example in examples {
                 let label = if example.label.index() == 0 { "0" } else { "1" };
-                writer.write_record([example.text.as_str(), label])?;
+                writer.write_record([escape_formula(&example.text).as_ref(), label])?;
             }
             writer.flush()?;
         }
@@ -104,5 +105,18 @@ fn tsv_safe(text: &str) -> Cow<'_, str> {
         Cow::Owned(text.replace(['\t', '\n', '\r'], " "))
     } else {
         Cow::Borrowed(text)
+    }
+}
+
+/// Guards a CSV cell against spreadsheet formula injection (OWASP's advice): a cell
+/// starting with `=`, `+`, `-` or `@` is prefixed with `'`, which spreadsheets show as
+/// text. A cell that already starts with `'` followed by one of those (or by another
+/// `'`) is prefixed too, so that the CSV reader's unescaping (drop one
+/// leading `'` before those characters) gives every text back exactly.
+pub fn escape_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if crate::read::formula_escaped(cell) || cell.starts_with(['=', '+', '-', '@']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
     }
 }

@@ -10,10 +10,11 @@ use std::time::Duration;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 
-/// A live stream of what happens: `prediction`, `feedback`, `queue_changed`,
-/// `model_changed`, `alert` events, each with a JSON `data` line (see the `Event`
-/// schema). A subscriber too slow to keep up gets a `lagged` event with the number
-/// of events it missed. The stream ends when the daemon shuts down.
+/// A live stream of what happens: `hello` first, then `prediction`, `feedback`,
+/// `queue_changed`, `model_changed`, `alert`, `retrain_progress` and
+/// `retrain_finished` events, each with a JSON `data` line (an `Event`, its `type` the
+/// SSE event name). A subscriber too slow to keep up gets a `lagged` event with the
+/// number of events it missed. The stream ends when the daemon shuts down.
 #[utoipa::path(
     get, path = "/events", tag = "operator",
     responses(
@@ -28,14 +29,11 @@ pub async fn events(
     let stopped = async move {
         let _ = shutdown.wait_for(|stopping| *stopping).await;
     };
-    let hello =
-        futures::stream::once(async move { Ok(SseEvent::default().event("hello").data("{}")) });
+    let hello = futures::stream::once(async move { Ok(to_sse(&Event::Hello {})) });
     let stream = BroadcastStream::new(state.events.subscribe()).map(|item| {
         Ok(match item {
             Ok(event) => to_sse(&event),
-            Err(BroadcastStreamRecvError::Lagged(missed)) => SseEvent::default()
-                .event("lagged")
-                .data(format!("{{\"missed\":{missed}}}")),
+            Err(BroadcastStreamRecvError::Lagged(missed)) => to_sse(&Event::Lagged { missed }),
         })
     });
     Sse::new(hello.chain(stream).take_until(Box::pin(stopped)))

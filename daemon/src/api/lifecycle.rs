@@ -2,11 +2,11 @@
 //! alerts list.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::alerts::Alert;
 use crate::retrain::runner::{self, RetrainReport};
 use crate::state::SharedState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -82,10 +82,60 @@ pub struct RetrainStatus {
     )
 )]
 pub async fn retrain_status(State(state): State<SharedState>) -> Json<RetrainStatus> {
+    let registry = state.registry.clone();
+    let newest = tokio::task::spawn_blocking(move || newest_retrained(&registry))
+        .await
+        .ok()
+        .flatten();
     Json(RetrainStatus {
         running: state.retrain.is_running(),
-        last: state.retrain.last(),
+        last: latest_report(state.retrain.last(), newest),
         schedule: state.config.retrain_schedule.clone(),
+    })
+}
+
+/// The newest version the registry holds that a retrain made (one with a parent: not
+/// the bootstrap), whoever ran it: this daemon, `sentimentd retrain`, or another
+/// process on the same data directory.
+fn newest_retrained(
+    registry: &sentiment_data::registry::Registry,
+) -> Option<sentiment_data::registry::VersionRecord> {
+    registry
+        .versions()
+        .ok()?
+        .into_iter()
+        .filter(|r| r.parent.is_some())
+        .max_by_key(|r| r.created_unix_ms)
+}
+
+/// This daemon's last report, unless the registry holds a retrained version made after
+/// it (by the CLI, say): then a report of that version, read from its record.
+fn latest_report(
+    own: Option<RetrainReport>,
+    newest: Option<sentiment_data::registry::VersionRecord>,
+) -> Option<RetrainReport> {
+    let Some(record) = newest else {
+        return own;
+    };
+    let made = record.created_unix_ms as i64;
+    if let Some(own) = &own {
+        if own.finished_unix_ms >= made || own.version.as_deref() == Some(&record.name()) {
+            return Some(own.clone());
+        }
+    }
+    let outcome = match record.status {
+        sentiment_data::registry::VersionStatus::Rejected => "rejected",
+        _ => "promoted",
+    };
+    Some(RetrainReport {
+        outcome: outcome.into(),
+        version: Some(record.name()),
+        message: record.decision.clone(),
+        // Not run by this daemon: `sentimentd retrain` or another process.
+        trigger: "external".into(),
+        started_unix_ms: made,
+        finished_unix_ms: made,
+        comparison: None,
     })
 }
 
@@ -93,7 +143,17 @@ pub async fn retrain_status(State(state): State<SharedState>) -> Json<RetrainSta
 #[serde(deny_unknown_fields)]
 pub struct VersionRequest {
     /// e.g. "v3". For rollback, optional: default the current version's parent.
+    #[schema(pattern = r"^v?[1-9][0-9]{0,8}$")]
     pub version: Option<String>,
+}
+
+/// The version to promote.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    /// e.g. "v3".
+    #[schema(pattern = r"^v?[1-9][0-9]{0,8}$")]
+    pub version: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -103,12 +163,20 @@ pub struct CurrentVersion {
 }
 
 fn parse(version: &str) -> Result<u32, ApiError> {
-    parse_version(version).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_version",
-            format!("{version:?} is not a version such as \"v3\""),
-        )
-    })
+    // Exactly what the schema's pattern says (`v3` or `3`, no sign, no leading zero).
+    let digits = version.strip_prefix('v').unwrap_or(version);
+    let well_formed = (1..=9).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    well_formed
+        .then(|| parse_version(version))
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_version",
+                format!("{version:?} is not a version such as \"v3\""),
+            )
+        })
 }
 
 /// Makes `version` current (blocking), recording why in its record.
@@ -156,7 +224,7 @@ fn registry_write_error(error: sentiment_data::registry::RegistryError) -> ApiEr
 /// Promote a version (e.g. a rejected candidate) by hand and serve it.
 #[utoipa::path(
     post, path = "/admin/promote", tag = "operator",
-    request_body = VersionRequest,
+    request_body = PromoteRequest,
     responses(
         (status = 200, description = "Now serving it", body = CurrentVersion),
         (status = 400, description = "No or bad version", body = ErrorBody),
@@ -168,15 +236,9 @@ fn registry_write_error(error: sentiment_data::registry::RegistryError) -> ApiEr
 )]
 pub async fn promote(
     State(state): State<SharedState>,
-    ApiJson(request): ApiJson<VersionRequest>,
+    ApiJson(request): ApiJson<PromoteRequest>,
 ) -> Result<Json<CurrentVersion>, ApiError> {
-    let Some(version) = request.version.as_deref() else {
-        return Err(ApiError::bad_request(
-            "missing_version",
-            "send the version to promote, e.g. {\"version\": \"v3\"}",
-        ));
-    };
-    let version = parse(version)?;
+    let version = parse(&request.version)?;
     tokio::task::spawn_blocking(move || make_current(&state, version, "promoted by an operator"))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
@@ -189,9 +251,10 @@ pub async fn promote(
     request_body = VersionRequest,
     responses(
         (status = 200, description = "Now serving it", body = CurrentVersion),
-        (status = 400, description = "Bad version, or nothing to roll back to", body = ErrorBody),
+        (status = 400, description = "Bad version", body = ErrorBody),
         (status = 403, description = "Needs the socket or an admin key", body = ErrorBody),
         (status = 404, description = "No such version", body = ErrorBody),
+        (status = 409, description = "No version named and the current one has no parent", body = ErrorBody),
         (status = 503, description = "The registry cannot be written (read-only data directory)", body = ErrorBody),
         (status = 507, description = "The disk holding the registry is full", body = ErrorBody),
     )
@@ -203,9 +266,10 @@ pub async fn rollback(
     let target = match request.version.as_deref() {
         Some(v) => parse(v)?,
         None => state.model.load().record.parent.ok_or_else(|| {
-            ApiError::bad_request(
+            ApiError::new(
+                StatusCode::CONFLICT,
                 "nothing_to_roll_back_to",
-                "the current version has no parent; name a version",
+                "the current version has no parent to roll back to; name a version, e.g. {\"version\": \"v1\"} (GET /admin/models lists them)",
             )
         })?,
     };
@@ -230,7 +294,7 @@ pub async fn alerts(State(state): State<SharedState>) -> Json<Vec<Alert>> {
 /// Acknowledge an alert.
 #[utoipa::path(
     post, path = "/admin/alerts/{id}/ack", tag = "operator",
-    params(("id" = u64, Path, description = "Alert id")),
+    params(("id" = u64, Path, description = "Alert id", maximum = 9007199254740991.0)),
     responses(
         (status = 200, description = "Acknowledged", body = Alert),
         (status = 403, description = "Needs the socket or an admin key", body = ErrorBody),
@@ -239,7 +303,7 @@ pub async fn alerts(State(state): State<SharedState>) -> Json<Vec<Alert>> {
 )]
 pub async fn acknowledge_alert(
     State(state): State<SharedState>,
-    Path(id): Path<u64>,
+    ApiPath(id): ApiPath<u64>,
 ) -> Result<Json<Alert>, ApiError> {
     let alert = state
         .alerts

@@ -2,6 +2,7 @@
 //! latency metrics, and JSON bodies for errors that axum or tower produce themselves.
 
 use super::error::ApiError;
+use super::route_table::RouteTable;
 use crate::auth::Principal;
 use crate::rate_limit::Verdict;
 use crate::state::SharedState;
@@ -9,8 +10,12 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Instant;
+use utoipa::openapi::path::ParameterIn;
 
 /// Which listener a request came in on (set per listener, never by the client).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +27,14 @@ pub enum Origin {
 /// The key a request presents: `Authorization: Bearer KEY` or `X-API-Key: KEY`.
 fn presented_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let text = value.to_str().unwrap_or("");
-        return match text.strip_prefix("Bearer ") {
-            Some(key) if !key.trim().is_empty() => Ok(Some(key.trim())),
+        let text = value.to_str().unwrap_or("").trim_start();
+        // The scheme name is case-insensitive (RFC 9110 section 11.1): `bearer` too.
+        let key = text
+            .split_once([' ', '\t'])
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim());
+        return match key {
+            Some(key) if !key.is_empty() => Ok(Some(key)),
             _ => Err(unauthorized(
                 "invalid_authorization",
                 "the Authorization header must be `Bearer <api key>`",
@@ -47,12 +57,29 @@ fn unauthorized(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
+/// True when the request's path is a route but its method is not served there: such a
+/// request is answered 405 by the router, before (not instead of) auth, so that a
+/// client learns the method is wrong rather than that it lacks a key. No handler runs.
+fn method_not_served(request: &Request) -> bool {
+    let extensions = request.extensions();
+    match (
+        extensions.get::<RouteTable>(),
+        extensions.get::<MatchedPath>(),
+    ) {
+        (Some(table), Some(path)) => !table.serves(request.method().as_str(), path.as_str()),
+        _ => false,
+    }
+}
+
 /// Works out the [`Principal`], enforces auth and rate limits, and hands it on.
 pub async fn authorize(
     State(state): State<SharedState>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    if method_not_served(&request) {
+        return Ok(next.run(request).await);
+    }
     let origin = request
         .extensions()
         .get::<Origin>()
@@ -113,6 +140,9 @@ pub async fn authorize(
 
 /// Lets only the socket and admin keys through.
 pub async fn require_operator(request: Request, next: Next) -> Result<Response, ApiError> {
+    if method_not_served(&request) {
+        return Ok(next.run(request).await);
+    }
     match request.extensions().get::<Principal>() {
         Some(p) if p.is_operator() => Ok(next.run(request).await),
         _ => Err(ApiError::new(
@@ -144,6 +174,10 @@ pub async fn observe(State(state): State<SharedState>, request: Request, next: N
 pub async fn json_errors(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let uri_path = request.uri().path().to_string();
+    let body_limit = request
+        .extensions()
+        .get::<super::extract::BodyLimit>()
+        .map(|l| l.0);
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -172,13 +206,23 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
             "body_too_large",
-            "the request body is larger than this server accepts".to_string(),
+            super::extract::body_too_large(body_limit).message,
         ),
         s if s.is_server_error() => (
             "internal",
             "the server failed on this request; it has been logged".to_string(),
         ),
-        s => ("error", s.canonical_reason().unwrap_or("error").to_string()),
+        StatusCode::BAD_REQUEST => (
+            "bad_request",
+            format!("{method} {uri_path}: the request is malformed; see /openapi.json"),
+        ),
+        s => (
+            "error",
+            format!(
+                "{method} {uri_path}: {}; see /openapi.json",
+                s.canonical_reason().unwrap_or("error")
+            ),
+        ),
     };
     let mut fresh = ApiError::new(status, code, message).into_response();
     // Keep headers such as Allow and Retry-After.
@@ -188,4 +232,81 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         }
     }
     fresh
+}
+
+/// The query parameters each operation of the OpenAPI document declares, by method and
+/// route path: what [`reject_unknown_query`] checks against.
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(Arc<HashMap<(String, String), Vec<String>>>);
+
+impl QueryParams {
+    pub fn of(doc: &utoipa::openapi::OpenApi) -> QueryParams {
+        let mut map = HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            let operations = [
+                ("GET", &item.get),
+                ("HEAD", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else {
+                    continue;
+                };
+                let names = operation
+                    .parameters
+                    .iter()
+                    .chain(item.parameters.iter())
+                    .flatten()
+                    .filter(|p| p.parameter_in == ParameterIn::Query)
+                    .map(|p| p.name.clone())
+                    .collect();
+                map.insert((method.to_string(), path.clone()), names);
+            }
+        }
+        QueryParams(Arc::new(map))
+    }
+}
+
+/// Refuses a query parameter the route does not declare (400 `unknown_query_parameter`)
+/// rather than ignoring it: `?explian=true` would otherwise silently do nothing. Routes
+/// outside the OpenAPI document (the pages) are not checked.
+pub async fn reject_unknown_query(
+    Extension(params): Extension<QueryParams>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if let (Some(query), Some(path)) = (
+        request.uri().query(),
+        request.extensions().get::<MatchedPath>(),
+    ) {
+        let key = (
+            request.method().as_str().to_string(),
+            path.as_str().to_string(),
+        );
+        if let Some(allowed) = params.0.get(&key) {
+            let unknown = query
+                .split('&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| pair.split('=').next().unwrap_or(""))
+                .find(|name| !allowed.iter().any(|a| a == name));
+            if let Some(name) = unknown {
+                let takes = if allowed.is_empty() {
+                    "no query parameters".to_string()
+                } else {
+                    format!("only {}", allowed.join(", "))
+                };
+                return Err(ApiError::bad_request(
+                    "unknown_query_parameter",
+                    format!(
+                        "unknown query parameter {name:?}: {} {} takes {takes}",
+                        key.0, key.1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(next.run(request).await)
 }

@@ -120,13 +120,82 @@ pub fn routes(state: &SharedState) -> (Router<SharedState>, utoipa::openapi::Ope
         .merge(user)
         .merge(operator)
         .layer(timeout);
-    let (router, doc) = timed.merge(streams).split_for_parts();
+    let (router, mut doc) = timed.merge(streams).split_for_parts();
+    document_common_errors(&mut doc, &["/health", "/openapi.json"]);
+    types::require_text_or_prediction_id(&mut doc);
+    types::close_enum_variants(&mut doc, &["QueueDecision"]);
     (router, doc)
+}
+
+/// Adds to every operation the errors the shared layers can answer, so that the
+/// document lists every status a client can get (schemathesis's
+/// `status_code_conformance` holds it to that): 400 where there are parameters or a
+/// body (a bad path value, an unknown or bad query parameter, malformed JSON), 413 and
+/// 415 where there is a body, and 401, 403 (unknown tier) and 429 on every route that
+/// takes an API key. A description a route gives itself is kept.
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi, public: &[&str]) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let keyed = !public.contains(&path.as_str());
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let has_parameters =
+                operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || path.contains('{');
+            let has_body = operation.request_body.is_some();
+            let mut wanted: Vec<(&str, &str)> = Vec::new();
+            if has_parameters || has_body {
+                wanted.push((
+                    "400",
+                    "Malformed or invalid request: a bad path or query value, an unknown \
+                     query parameter, or a body that is not the JSON object this route takes",
+                ));
+            }
+            if has_body {
+                wanted.push(("413", "Body too large (limits.max_body_bytes)"));
+                wanted.push(("415", "Not JSON: send Content-Type: application/json"));
+            }
+            if keyed {
+                wanted.push(("401", "Missing or unknown API key (auth on)"));
+                wanted.push((
+                    "403",
+                    "The key's tier is not configured, or the route needs the socket or an admin key",
+                ));
+                wanted.push(("429", "Rate limit reached; see Retry-After"));
+            }
+            for (status, description) in wanted {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error(description).into());
+            }
+        }
+    }
 }
 
 /// The full service for one listener.
 pub fn router(state: SharedState, origin: Origin) -> Router {
     let (routes, doc) = routes(&state);
+    let query_params = middleware::QueryParams::of(&doc);
     let doc = OpenApiJson(Arc::new(
         doc.to_pretty_json()
             .expect("the OpenAPI document serialises"),
@@ -136,12 +205,18 @@ pub fn router(state: SharedState, origin: Origin) -> Router {
     let table = route_table::RouteTable::of(&routes);
     routes
         .fallback(|| async { StatusCode::NOT_FOUND })
+        .layer(mw::from_fn(middleware::reject_unknown_query))
         .layer(mw::from_fn_with_state(state.clone(), middleware::observe))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(Extension(query_params))
         .layer(Extension(doc))
         .layer(Extension(table))
         .layer(Extension(origin))
         .layer(mw::from_fn(middleware::json_errors))
+        // Outside json_errors, which reads it too.
+        .layer(Extension(extract::BodyLimit(
+            state.config.limits.max_body_bytes,
+        )))
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }

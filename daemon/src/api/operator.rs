@@ -2,12 +2,12 @@
 //! labelling queue, stored feedback and the model history.
 
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::feedback::status_name;
 use super::types::ApiLabel;
 use crate::events::{now_unix_ms, Event};
 use crate::state::SharedState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use sentiment_data::store::{
     FeedbackFilter, FeedbackRecord, FeedbackStatus, PredictionRecord, QueueAction, QueueFilter,
@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 const MAX_PAGE: usize = 1_000;
+/// The largest `offset` (the schema's `maximum`).
+const MAX_OFFSET: usize = 2_147_483_647;
+/// The largest id the schema admits (2^53 - 1, exact in every JSON reader).
+const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, sentiment_data::store::StoreError> + Send + 'static,
@@ -45,6 +49,7 @@ fn page(limit: Option<usize>, default: usize) -> Result<usize, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct LimitQuery {
     /// At most this many (1-1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -108,10 +113,15 @@ pub async fn recent_predictions(
 pub struct QueueQuery {
     /// open (default: pending and skipped, in review order), all, pending, skipped,
     /// labelled, accepted or rejected.
+    #[param(pattern = "^(open|all|pending|skipped|labelled|accepted|rejected)$")]
     pub state: Option<String>,
     /// low_confidence, correction or audit; default all.
+    #[param(pattern = "^(low_confidence|correction|audit)$")]
     pub kind: Option<String>,
+    /// At most this many (1-1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
+    #[param(maximum = 2147483647)]
     pub offset: Option<usize>,
 }
 
@@ -211,7 +221,15 @@ pub async fn queue(
             .map(|k| parse_enum::<QueueKind>("kind", k, "low_confidence, correction, audit"))
             .transpose()?,
         limit: Some(page(query.limit, 100)?),
-        offset: query.offset.unwrap_or(0),
+        offset: match query.offset.unwrap_or(0) {
+            offset @ 0..=MAX_OFFSET => offset,
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("offset must be at most {MAX_OFFSET}"),
+                ))
+            }
+        },
     };
     let store = state.store.clone();
     let (items, counts) =
@@ -235,18 +253,20 @@ pub enum QueueDecision {
     /// the predicted label, ranked below an operator's label of the same text) or an
     /// audit item (its predicted label is its label); "the user is right" for a held
     /// correction.
-    Accept,
+    Accept {},
     /// Reject it: nothing from it is trained on (a held correction is rejected; an
     /// audit item is left out of live accuracy).
-    Reject,
+    Reject {},
     /// Decide later; it moves to the back of the queue.
-    Skip,
+    // (Struct variants, not unit ones: serde ignores unknown fields beside the tag of
+    // a unit variant, and this body refuses them like every other.)
+    Skip {},
 }
 
 /// Label, accept, reject or skip a queue item.
 #[utoipa::path(
     post, path = "/admin/queue/{id}", tag = "operator",
-    params(("id" = i64, Path, description = "Queue item id")),
+    params(("id" = i64, Path, description = "Queue item id", minimum = -9007199254740991.0, maximum = 9007199254740991.0)),
     request_body = QueueDecision,
     responses(
         (status = 200, description = "The updated item", body = QueueItemView),
@@ -258,14 +278,14 @@ pub enum QueueDecision {
 )]
 pub async fn resolve_queue_item(
     State(state): State<SharedState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(decision): ApiJson<QueueDecision>,
 ) -> Result<Json<QueueItemView>, ApiError> {
     let action = match decision {
         QueueDecision::Label { label } => QueueAction::Label(label.into()),
-        QueueDecision::Accept => QueueAction::Accept,
-        QueueDecision::Reject => QueueAction::Reject,
-        QueueDecision::Skip => QueueAction::Skip,
+        QueueDecision::Accept {} => QueueAction::Accept,
+        QueueDecision::Reject {} => QueueAction::Reject,
+        QueueDecision::Skip {} => QueueAction::Skip,
     };
     let (sender, receiver) = tokio::sync::oneshot::channel();
     state.store.resolve_queue_item(id, action, move |result| {
@@ -311,9 +331,13 @@ fn queue_error(error: sentiment_data::store::StoreError) -> ApiError {
 #[into_params(parameter_in = Query)]
 pub struct FeedbackQuery {
     /// accepted, held or rejected; default all.
+    #[param(pattern = "^(accepted|held|rejected)$")]
     pub status: Option<String>,
     /// Only feedback with a larger id.
+    #[param(minimum = -9007199254740991.0, maximum = 9007199254740991.0)]
     pub since_id: Option<i64>,
+    /// At most this many (1-1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -371,7 +395,15 @@ pub async fn list_feedback(
             .as_deref()
             .map(|s| parse_enum::<FeedbackStatus>("status", s, "accepted, held, rejected"))
             .transpose()?,
-        since_id: query.since_id,
+        since_id: match query.since_id {
+            Some(id) if id.unsigned_abs() > MAX_SAFE_INTEGER as u64 => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("since_id must be between -{MAX_SAFE_INTEGER} and {MAX_SAFE_INTEGER}"),
+                ))
+            }
+            other => other,
+        },
         limit: Some(page(query.limit, 100)?),
     };
     let store = state.store.clone();

@@ -16,8 +16,9 @@ use std::time::Instant;
 /// How many n-grams per class an explanation lists.
 const EXPLAIN_TOP: usize = 5;
 
-/// Checks one text against the limits: not empty, not too long, no control characters
-/// other than tab and line breaks. `what` names it in messages ("text", "texts[3]").
+/// Checks one text against the limits: not empty, not too long. Control characters were
+/// cleaned up when the body was read (`types::clean_text`), so a text made only of
+/// them is empty here. `what` names it in messages ("text", "texts[3]").
 pub fn validate_text(text: &str, max_bytes: usize, what: &str) -> Result<(), ApiError> {
     if text.len() > max_bytes {
         return Err(ApiError::too_large(
@@ -29,18 +30,6 @@ pub fn validate_text(text: &str, max_bytes: usize, what: &str) -> Result<(), Api
         return Err(ApiError::bad_request(
             "empty_text",
             format!("{what} is empty or only whitespace; send the text to classify"),
-        ));
-    }
-    if let Some((at, c)) = text
-        .char_indices()
-        .find(|&(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        return Err(ApiError::bad_request(
-            "control_character",
-            format!(
-                "{what} contains the control character U+{:04X} at byte {at}; remove it",
-                c as u32
-            ),
         ));
     }
     Ok(())
@@ -79,7 +68,7 @@ pub fn explanation_body(e: Explanation) -> ExplanationBody {
     request_body = PredictRequest,
     responses(
         (status = 200, description = "The prediction", body = PredictResponse),
-        (status = 400, description = "Malformed JSON, empty text or control characters", body = ErrorBody),
+        (status = 400, description = "Malformed JSON, empty text, or bad query parameters", body = ErrorBody),
         (status = 401, description = "Missing or unknown API key", body = ErrorBody),
         (status = 413, description = "Body or text too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
@@ -363,9 +352,10 @@ mod tests {
         let long = validate_text("abcdefghijk", 10, "texts[2]").unwrap_err();
         assert_eq!(long.code, "text_too_long");
         assert!(long.message.contains("texts[2]"));
-        let control = validate_text("a\u{0}b", 10, "text").unwrap_err();
-        assert_eq!(control.code, "control_character");
-        assert!(control.message.contains("U+0000"));
+        // Controls are cleaned before validation: one alone leaves an empty text.
+        let control = validate_text(&clean_text("\u{0}\u{81}".into()), 10, "text").unwrap_err();
+        assert_eq!(control.code, "empty_text");
+        assert!(validate_text(&clean_text("a\u{96}b".into()), 10, "text").is_ok());
     }
 }
 
@@ -377,7 +367,7 @@ mod tests {
     request_body = PredictRequest,
     responses(
         (status = 200, description = "The prediction and the n-grams that drove it", body = ExplainResponse),
-        (status = 400, description = "Malformed JSON, empty text or control characters", body = ErrorBody),
+        (status = 400, description = "Malformed JSON, empty text, or bad query parameters", body = ErrorBody),
         (status = 403, description = "Needs the socket or an admin key", body = ErrorBody),
         (status = 413, description = "Text too large", body = ErrorBody),
     )

@@ -49,6 +49,16 @@ impl RouteTable {
         );
         RouteTable(Arc::new(routes))
     }
+
+    /// Whether `method` is served on the route declared as `path` (HEAD with GET).
+    pub fn serves(&self, method: &str, path: &str) -> bool {
+        self.0.iter().any(|r| {
+            r.path == path
+                && (r.method == method
+                    || r.method == "ANY"
+                    || (method == "HEAD" && r.method == "GET"))
+        })
+    }
 }
 
 /// Reads `path_router`'s `node: Node { paths: {RouteId(n): "/path", ...} }` and, for

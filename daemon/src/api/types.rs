@@ -5,12 +5,38 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// A sentiment label. Requests may also use `0` (negative) and `1` (positive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApiLabel {
     Negative,
     Positive,
 }
+
+/// The schema says exactly what requests may send (and responses send the strings):
+/// `"negative"`, `"positive"`, `0` or `1`.
+impl utoipa::PartialSchema for ApiLabel {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["negative", "positive"])),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .enum_values(Some([0, 1])),
+            )
+            .description(Some(
+                "A sentiment label: \"negative\" or \"positive\" (requests may also send 0 or 1; \
+                 responses always send the string)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ApiLabel {}
 
 impl From<sentiment_core::Label> for ApiLabel {
     fn from(label: sentiment_core::Label) -> ApiLabel {
@@ -43,13 +69,22 @@ impl<'de> Deserialize<'de> for ApiLabel {
                 "invalid label {shown}: use \"positive\", \"negative\", 1 or 0"
             ))
         };
-        match Raw::deserialize(deserializer)
-            .map_err(|_| invalid("(not a string or integer)".into()))?
-        {
-            Raw::Text(text) => text
-                .parse::<sentiment_core::Label>()
-                .map(ApiLabel::from)
-                .map_err(|_| invalid(format!("{text:?}"))),
+        let raw = Raw::deserialize(deserializer).map_err(|error: D::Error| {
+            // A label field that is absent is reported as missing (serde's "missing
+            // field `correct_label`"), not as an invalid label.
+            if error.to_string().starts_with("missing field") {
+                error
+            } else {
+                invalid("(not a string or integer)".into())
+            }
+        })?;
+        match raw {
+            // Exactly as the schema says: no other spellings ("Positive", "pos", "1").
+            Raw::Text(text) => match text.as_str() {
+                "negative" => Ok(ApiLabel::Negative),
+                "positive" => Ok(ApiLabel::Positive),
+                _ => Err(invalid(format!("{text:?}"))),
+            },
             Raw::Number(n) => sentiment_core::Label::from_index(n)
                 .map(ApiLabel::from)
                 .ok_or_else(|| invalid(n.to_string())),
@@ -57,10 +92,60 @@ impl<'de> Deserialize<'de> for ApiLabel {
     }
 }
 
+/// Incoming text through the one clean-up every entry applies
+/// ([`sentiment_core::text::clean`]: C1 controls read as Windows-1252, other controls
+/// as spaces), before it is checked, stored or predicted.
+pub fn clean_text(text: String) -> String {
+    match sentiment_core::text::clean(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(cleaned) => cleaned,
+    }
+}
+
+/// A text to classify, as the schema states it: at least one character that is neither
+/// whitespace nor a control character (after the clean-up such a text would be empty).
+pub struct Text;
+
+/// The `pattern` of [`Text`] (JSON Schema patterns match anywhere in the string).
+pub const TEXT_PATTERN: &str = r"[^\s\x00-\x1f\x7f-\x9f]";
+
+impl utoipa::PartialSchema for Text {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .pattern(Some(TEXT_PATTERN))
+            .description(Some(
+                "A text to classify: UTF-8, at most `limits.max_text_bytes` bytes, not only \
+                 whitespace; control characters are cleaned up as in /predict",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Text {}
+
+fn cleaned<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    String::deserialize(deserializer).map(clean_text)
+}
+
+fn cleaned_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Vec::<String>::deserialize(deserializer)
+        .map(|texts| texts.into_iter().map(clean_text).collect())
+}
+
+fn cleaned_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(|text| text.map(clean_text))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PredictRequest {
     /// The text to classify (UTF-8, not empty, at most `limits.max_text_bytes` bytes).
+    /// Control characters are cleaned up, not refused: C1 controls (U+0080-U+009F) read
+    /// as their Windows-1252 meaning (U+0096 is an en dash), others as spaces.
+    #[serde(deserialize_with = "cleaned")]
+    #[schema(min_length = 1, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub text: String,
 }
 
@@ -132,7 +217,10 @@ pub struct ExplainResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
-    /// Texts to classify (at most `limits.max_batch`).
+    /// Texts to classify (at most `limits.max_batch`), each cleaned up as `text` is
+    /// in /predict.
+    #[serde(deserialize_with = "cleaned_list")]
+    #[schema(value_type = Vec<Text>, min_items = 1)]
     pub texts: Vec<String>,
 }
 
@@ -159,12 +247,17 @@ pub struct BatchResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
+    /// The text that was classified (cleaned up as in /predict).
+    #[serde(default, deserialize_with = "cleaned_option")]
+    #[schema(min_length = 1, pattern = r"[^\s\x00-\x1f\x7f-\x9f]")]
     pub text: Option<String>,
     pub predicted_label: Option<ApiLabel>,
     pub correct_label: ApiLabel,
     /// The confidence the prediction had, between 0 and 1.
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
     /// The id /predict returned; replaces `text`, `predicted_label` and `confidence`.
+    #[schema(min_length = 1, max_length = 64)]
     pub prediction_id: Option<String>,
 }
 
@@ -268,4 +361,57 @@ pub struct MetricsResponse {
     /// Accepted feedback waiting for the next retrain, and when it is due (Unix ms).
     pub feedback_waiting: usize,
     pub retrain_due_unix_ms: Option<i64>,
+}
+
+/// Makes the document say what `/feedback` checks beyond the fields: `text` or
+/// `prediction_id` must be there (one of the two forms). utoipa's derive cannot say
+/// "at least one of", so the object schema becomes `allOf: [fields, anyOf: [requires
+/// text, requires prediction_id]]`.
+pub fn require_text_or_prediction_id(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema};
+    use utoipa::openapi::RefOr;
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(fields) = components.schemas.remove("FeedbackRequest") else {
+        return;
+    };
+    // Present and not null.
+    let requires = |field: &str| {
+        ObjectBuilder::new().required(field).property(
+            field,
+            ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::String),
+        )
+    };
+    let forms = AnyOfBuilder::new()
+        .item(requires("text"))
+        .item(requires("prediction_id"))
+        .description(Some(
+            "Either form: `text` (with `predicted_label` and `confidence`), or `prediction_id`",
+        ));
+    let schema = AllOfBuilder::new().item(fields).item(forms).build();
+    components
+        .schemas
+        .insert("FeedbackRequest".into(), RefOr::T(Schema::AllOf(schema)));
+}
+
+/// Request bodies refuse unknown fields (`deny_unknown_fields`); utoipa says so
+/// (`additionalProperties: false`) for structs but not for the variants of a tagged
+/// enum such as the queue decision, so those are marked here.
+pub fn close_enum_variants(doc: &mut utoipa::openapi::OpenApi, names: &[&str]) {
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    use utoipa::openapi::RefOr;
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    for name in names {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(*name) {
+            for item in &mut one_of.items {
+                if let RefOr::T(Schema::Object(object)) = item {
+                    object.additional_properties =
+                        Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
+            }
+        }
+    }
 }

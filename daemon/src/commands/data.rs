@@ -3,6 +3,10 @@
 use crate::cli::{DataCommand, DataFetchArgs};
 use crate::config::HubFile;
 use anyhow::{Context, Result};
+use sentiment_data::hub::BaseDataset;
+use sentiment_data::{read_many, write_examples, Format, MalformedPolicy, ReadOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 pub fn run(command: DataCommand) -> Result<()> {
     match command {
@@ -24,6 +28,13 @@ fn fetch(args: DataFetchArgs) -> Result<()> {
              `serve`/`retrain` with --base-data PATH instead"
         )
     })?;
+    if let Some(shared) = &args.shared_dir {
+        write_shared_dir(&base, shared)?;
+        eprintln!(
+            "wrote a partial shared data directory at {} (SST-2 only)",
+            shared.display()
+        );
+    }
     if args.json {
         let value = serde_json::json!({
             "repo": base.repo,
@@ -47,5 +58,54 @@ fn fetch(args: DataFetchArgs) -> Result<()> {
         base.dir.display(),
         base.dir.display()
     );
+    Ok(())
+}
+
+/// Lays a downloaded base dataset out the way the shared data directory holds it: the
+/// Hub tree `hub/datasets/OWNER/NAME/data/*.parquet` (copies of the cached files) and
+/// one TSV per split, `NAME/SPLIT.tsv` (header `sentence<TAB>label`, as the shared
+/// SST-2 files), plus a `PARTIAL` marker: the tests skip what only the full shared
+/// directory has (and say so) instead of failing on this copy.
+fn write_shared_dir(base: &BaseDataset, shared: &Path) -> Result<()> {
+    let name = base.repo.rsplit('/').next().unwrap_or(&base.repo);
+    let hub = shared.join("hub/datasets").join(&base.repo);
+    let tsv_dir = shared.join(name);
+    for dir in [hub.join("data"), tsv_dir.clone()] {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut splits: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for file in &base.files {
+        let from = base.dir.join(file);
+        let to = hub.join(file);
+        std::fs::copy(&from, &to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+        let split = Path::new(file)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split('-').next())
+            .unwrap_or("train")
+            .to_string();
+        splits.entry(split).or_default().push(to);
+    }
+    let options = ReadOptions {
+        format: Some(Format::Parquet),
+        malformed: MalformedPolicy::Fail,
+    };
+    for (split, files) in &splits {
+        let dataset = read_many(files, &options)?;
+        let out = tsv_dir.join(format!("{split}.tsv"));
+        write_examples(&out, Format::Tsv, &dataset.examples)?;
+    }
+    let marker = shared.join("PARTIAL");
+    std::fs::write(
+        &marker,
+        format!(
+            "Written by `sentimentd data fetch --shared-dir`: {} at commit {} from the Hub.\n\
+             Only this dataset is here; tests skip what needs the rest of ../shared/data.\n",
+            base.repo, base.commit
+        ),
+    )
+    .with_context(|| format!("cannot write {}", marker.display()))?;
     Ok(())
 }

@@ -56,6 +56,7 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
     let audit = retrain::audit_labels(&store)?;
     let base = read_base_data(&base_path)
         .with_context(|| format!("cannot read the base dataset {}", base_path.display()))?;
+    let started = crate::events::now_unix_ms();
     let (settings, keep_versions) = command_settings(&args)?;
     let job = RetrainJob {
         registry: &registry,
@@ -79,7 +80,9 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
         eprintln!("warning: could not prune old model versions: {error}");
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        // The API's shape (`POST /admin/retrain?wait=true`): "version": "v9", "message".
+        let report = retrain::runner::report(Ok(outcome.clone()), "cli", started);
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_outcome(&outcome);
     }

@@ -96,7 +96,8 @@ pub fn start(
     Ok(receiver)
 }
 
-fn report(result: Result<Outcome>, trigger: &str, started: i64) -> RetrainReport {
+/// The report of a retrain's result, as `/admin/retrain` (and `retrain --json`) give it.
+pub fn report(result: Result<Outcome>, trigger: &str, started: i64) -> RetrainReport {
     let mut report = RetrainReport {
         outcome: String::new(),
         version: None,

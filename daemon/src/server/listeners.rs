@@ -37,7 +37,9 @@ pub fn prepare_data_dir(config: &ServeConfig) -> Result<()> {
 }
 
 /// Binds the Unix socket with mode 0600, replacing a stale file but never a live daemon.
-pub fn bind_socket(path: &Path) -> Result<tokio::net::UnixListener> {
+/// A std listener (non-blocking), so that it can be bound before the async runtime
+/// starts: `serve` binds before anything slow.
+pub fn bind_socket(path: &Path) -> Result<std::os::unix::net::UnixListener> {
     if path.exists() {
         if std::os::unix::net::UnixStream::connect(path).is_ok() {
             bail!(
@@ -48,8 +50,11 @@ pub fn bind_socket(path: &Path) -> Result<tokio::net::UnixListener> {
         std::fs::remove_file(path)
             .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
     }
-    let listener = tokio::net::UnixListener::bind(path)
+    let listener = std::os::unix::net::UnixListener::bind(path)
         .with_context(|| format!("cannot create the socket {}", path.display()))?;
+    listener
+        .set_nonblocking(true)
+        .with_context(|| format!("cannot set up the socket {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("cannot chmod 600 {}", path.display()))?;
     Ok(listener)

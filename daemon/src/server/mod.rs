@@ -30,13 +30,31 @@ pub fn run(config: ServeConfig) -> Result<()> {
     listeners::prepare_data_dir(&config)?;
     // Before the bootstrap, so a Hub misconfiguration fails in a second, not after training.
     let hub = crate::hub::HubRuntime::new(&config.data_dir, &config.hub)?;
+    // Both listeners are bound before anything slow (training version 1 takes seconds
+    // to minutes): a busy port or a second daemon on this data directory fails now.
+    let tcp = std::net::TcpListener::bind(config.listen).with_context(|| {
+        format!(
+            "cannot listen on {} (is another server using it? choose another with --listen)",
+            config.listen
+        )
+    })?;
+    tcp.set_nonblocking(true)
+        .context("cannot set up the TCP listener")?;
+    let socket_path = config.socket_path();
+    let unix = listeners::bind_socket(&socket_path)?;
     let registry = Registry::open(config.registry_dir())?;
     // A daemon killed in the middle of a retrain or a prune leaves a temporary copy of a
     // model behind; without this, every crash would leak one model's worth of disk.
     for leftover in registry.remove_stale_temporaries()? {
         tracing::info!(path = %leftover.display(), "removed what an interrupted registry write left behind");
     }
-    let version = bootstrap::ensure_model(&config, &registry)?;
+    let version = match bootstrap::ensure_model(&config, &registry) {
+        Ok(version) => version,
+        Err(error) => {
+            let _ = std::fs::remove_file(&socket_path);
+            return Err(error);
+        }
+    };
     let loading = Instant::now();
     let model = registry
         .load(version)
@@ -103,7 +121,7 @@ pub fn run(config: ServeConfig) -> Result<()> {
         .thread_name("sentimentd")
         .build()
         .context("cannot start the async runtime")?;
-    let result = runtime.block_on(serve(state.clone(), started));
+    let result = runtime.block_on(serve(state.clone(), started, tcp, unix));
     // Whatever happened, everything acknowledged must be on disk before we exit.
     if let Err(error) = store.flush() {
         tracing::error!(%error, "could not flush the store on shutdown");
@@ -134,18 +152,17 @@ fn upload_on_shutdown(state: &SharedState) {
     }
 }
 
-async fn serve(state: SharedState, started: Instant) -> Result<()> {
+async fn serve(
+    state: SharedState,
+    started: Instant,
+    tcp: std::net::TcpListener,
+    unix: std::os::unix::net::UnixListener,
+) -> Result<()> {
     let config = &state.config;
-    let tcp = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is another server using it? choose another with --listen)",
-                config.listen
-            )
-        })?;
+    let tcp = tokio::net::TcpListener::from_std(tcp).context("cannot use the TCP listener")?;
+    let unix =
+        tokio::net::UnixListener::from_std(unix).context("cannot use the socket listener")?;
     let socket_path = config.socket_path();
-    let unix = listeners::bind_socket(&socket_path)?;
     let local = tcp.local_addr()?;
 
     let stop = |state: &SharedState| {

@@ -93,17 +93,14 @@ pub(super) fn read(
                 continue;
             }
         };
-        match String::from_utf8(field(&record, layout.text).to_vec()) {
-            Ok(text) => sink.push(line, text, label)?,
-            Err(e) => sink.malformed(
-                line,
-                format!(
-                    "the text is not valid UTF-8 (bad byte at offset {}); re-save the file \
-                     as UTF-8",
-                    e.utf8_error().valid_up_to()
-                ),
-            )?,
+        let mut text = field(&record, layout.text);
+        // CSV may come from `feedback export`, which escapes formula-like cells with a
+        // leading `'`: take it off (TSV is never escaped).
+        if quoting && text.len() > 1 && super::formula_escaped(&String::from_utf8_lossy(&text[..2]))
+        {
+            text = &text[1..];
         }
+        sink.push_bytes(line, text, label)?;
     }
     Ok(())
 }

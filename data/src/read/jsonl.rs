@@ -29,21 +29,24 @@ pub(super) fn read(mut input: impl BufRead, sink: &mut Sink<'_>) -> Result<(), D
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match parse_line(bytes) {
-            Ok((text, label)) => sink.push(line, text, label)?,
+        // A line that is not valid UTF-8 (a legacy encoding) is read lossily and
+        // counted, as in TSV and CSV; the bytes JSON itself needs are ASCII.
+        let lossy = std::str::from_utf8(bytes).err().map(|e| e.valid_up_to());
+        let decoded = String::from_utf8_lossy(bytes);
+        match parse_line(&decoded) {
+            Ok((text, label)) => {
+                if let Some(offset) = lossy {
+                    sink.note_lossy(line, offset);
+                }
+                sink.push(line, text, label)?
+            }
             Err(message) => sink.malformed(line, message)?,
         }
     }
     Ok(())
 }
 
-fn parse_line(bytes: &[u8]) -> Result<(String, Label), String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        format!(
-            "the line is not valid UTF-8 (bad byte at offset {}); re-save the file as UTF-8",
-            e.valid_up_to()
-        )
-    })?;
+fn parse_line(text: &str) -> Result<(String, Label), String> {
     let value: Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
     let Value::Object(mut object) = value else {
         return Err(format!(

@@ -56,12 +56,18 @@ impl fmt::Display for MalformedRow {
 pub struct Dataset {
     pub examples: Vec<Example>,
     pub skipped: Vec<MalformedRow>,
+    /// Rows whose text was not valid UTF-8 (text exported in a legacy encoding): kept,
+    /// decoded with U+FFFD for each invalid sequence, and counted here for a warning.
+    pub lossy_utf8: Vec<MalformedRow>,
 }
 
 /// Reads one dataset file.
 ///
 /// The format is `options.format` or, if that is `None`, the one the extension names.
-/// Texts are kept exactly as in the file. A file without a single usable example is an
+/// Texts are kept as in the file after [`sentiment_core::text::clean`] (the clean-up
+/// the API and the CLI apply too: C1 controls read as Windows-1252, other controls as
+/// spaces); text that is not valid UTF-8 is decoded lossily and counted in
+/// [`Dataset::lossy_utf8`]. A file without a single usable example is an
 /// error ([`DataError::Empty`]), since training on nothing is never what was meant.
 pub fn read_examples(path: &Path, options: &ReadOptions) -> Result<Dataset, DataError> {
     let format = options
@@ -91,21 +97,42 @@ pub fn read_many(paths: &[PathBuf], options: &ReadOptions) -> Result<Dataset, Da
     }
     let mut all = Dataset::default();
     for path in paths {
-        let Dataset { examples, skipped } = read_examples(path, options)?;
+        let Dataset {
+            examples,
+            skipped,
+            lossy_utf8,
+        } = read_examples(path, options)?;
         if all.examples.is_empty() {
             all.examples = examples;
         } else {
             all.examples.extend(examples);
         }
         all.skipped.extend(skipped);
+        all.lossy_utf8.extend(lossy_utf8);
     }
     Ok(all)
 }
 
 /// Column names (compared case-insensitively) that hold the text.
 pub(crate) const TEXT_COLUMNS: [&str; 5] = ["text", "sentence", "review", "content", "comment"];
-/// Column names (compared case-insensitively) that hold the label.
-pub(crate) const LABEL_COLUMNS: [&str; 5] = ["label", "sentiment", "target", "polarity", "class"];
+/// Column names (compared case-insensitively) that hold the label. `correct_label` is
+/// the label column of `sentimentd feedback export`.
+pub(crate) const LABEL_COLUMNS: [&str; 6] = [
+    "label",
+    "sentiment",
+    "target",
+    "polarity",
+    "class",
+    "correct_label",
+];
+
+/// Whether a CSV cell carries the formula-injection escape of a feedback export: a
+/// leading `'` before `=`, `+`, `-`, `@` or another `'` (see
+/// `crate::escape_formula`). The CSV reader drops that `'`.
+pub(crate) fn formula_escaped(cell: &str) -> bool {
+    let mut chars = cell.chars();
+    chars.next() == Some('\'') && matches!(chars.next(), Some('=' | '+' | '-' | '@' | '\''))
+}
 
 fn column_kind(name: &str, candidates: &[&str]) -> bool {
     let name = name.trim();
@@ -170,13 +197,42 @@ impl<'a> Sink<'a> {
         self.dataset.examples.reserve(additional);
     }
 
-    /// Checks the text and adds the example, or reports the row as malformed.
+    /// Cleans and checks the text and adds the example, or reports the row as malformed.
     fn push(&mut self, line: u64, text: String, label: Label) -> Result<(), DataError> {
+        let text = match sentiment_core::text::clean(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(cleaned) => cleaned,
+        };
         if text.trim().is_empty() {
             return self.malformed(line, "the text is empty".into());
         }
         self.dataset.examples.push(Example { text, label });
         Ok(())
+    }
+
+    /// [`Sink::push`] for a text as bytes: invalid UTF-8 is decoded lossily and the row
+    /// recorded in [`Dataset::lossy_utf8`].
+    fn push_bytes(&mut self, line: u64, bytes: &[u8], label: Label) -> Result<(), DataError> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.push(line, text.to_owned(), label),
+            Err(e) => {
+                let (text, _) = sentiment_core::text::decode_lossy(bytes);
+                self.note_lossy(line, e.valid_up_to());
+                self.push(line, text, label)
+            }
+        }
+    }
+
+    /// Records a row whose text was decoded lossily.
+    fn note_lossy(&mut self, line: u64, offset: usize) {
+        self.dataset.lossy_utf8.push(MalformedRow {
+            path: self.path.to_path_buf(),
+            line,
+            message: format!(
+                "not valid UTF-8 (first bad byte at offset {offset}); read with U+FFFD in \
+                 place of each invalid sequence"
+            ),
+        });
     }
 
     /// Records a bad row (Skip) or turns it into the error that ends the read (Fail).

@@ -43,6 +43,26 @@ fn skipped_lines(dataset: &Dataset) -> Vec<u64> {
 
 // ---------------------------------------------------------------- TSV and CSV
 
+/// Every reader applies the same clean-up as the API and the CLI: a C1 control reads
+/// as its Windows-1252 meaning, another control as a space.
+#[test]
+fn every_format_cleans_control_characters_the_same_way() {
+    let dir = TempDir::new().unwrap();
+    let raw = "fun \u{0096} isn\u{0092}t it\u{0007}";
+    let cleaned = "fun \u{2013} isn\u{2019}t it ";
+    let tsv = file(&dir, "c.tsv", format!("sentence\tlabel\n{raw}\t1\n"));
+    let csv = file(&dir, "c.csv", format!("text,label\n\"{raw}\",1\n"));
+    let jsonl = file(
+        &dir,
+        "c.jsonl",
+        format!("{}\n", serde_json::json!({"text": raw, "label": 1})),
+    );
+    for path in [tsv, csv, jsonl] {
+        let data = read(&path).unwrap();
+        assert_eq!(data.examples, [ex(cleaned, Positive)], "{}", path.display());
+    }
+}
+
 #[test]
 fn tsv_with_sst2_header_keeps_quotes_and_text_as_is() {
     let dir = TempDir::new().unwrap();
@@ -149,17 +169,28 @@ fn tsv_malformed_rows_are_skipped_with_their_line_numbers() {
     contents.extend_from_slice(b"\t1\n"); // 5: empty text
     contents.extend_from_slice(b"   \t0\n"); // 6: whitespace text
     contents.extend_from_slice(b"meh\t2\n"); // 7: invalid label
-    contents.extend_from_slice(b"caf\xE9 latin-1\t1\n"); // 8: invalid UTF-8 text
+    contents.extend_from_slice(b"caf\xE9 latin-1\t1\n"); // 8: invalid UTF-8 text, kept
     contents.extend_from_slice(b"bytes\t\xFF\n"); // 9: invalid UTF-8 label
     contents.extend_from_slice(b"\n"); // 10: blank, ignored
     contents.extend_from_slice(b"bad\t0\n"); // 11
     let path = file(&dir, "messy.tsv", &contents);
     let data = read(&path).unwrap();
-    assert_eq!(data.examples, [ex("good", Positive), ex("bad", Negative)]);
+    assert_eq!(
+        data.examples,
+        [
+            ex("good", Positive),
+            ex("caf\u{FFFD} latin-1", Positive),
+            ex("bad", Negative)
+        ]
+    );
+    // Invalid UTF-8 in a text is decoded lossily and counted, not dropped.
+    assert_eq!(data.lossy_utf8.len(), 1);
+    assert_eq!(data.lossy_utf8[0].line, 8);
+    assert!(data.lossy_utf8[0].message.contains("offset 3"));
     let rows = skipped(&data);
     assert_eq!(
         rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        [3, 4, 5, 6, 7, 8, 9]
+        [3, 4, 5, 6, 7, 9]
     );
     assert!(
         rows[0]
@@ -173,8 +204,7 @@ fn tsv_malformed_rows_are_skipped_with_their_line_numbers() {
     assert!(rows[2].1.contains("empty"));
     assert!(rows[3].1.contains("empty"));
     assert!(rows[4].1.contains("invalid label \"2\""), "{}", rows[4].1);
-    assert!(rows[5].1.contains("not valid UTF-8") && rows[5].1.contains("offset 3"));
-    assert!(rows[6].1.contains("label is not valid UTF-8"));
+    assert!(rows[5].1.contains("label is not valid UTF-8"));
     let shown = data.skipped[4].to_string();
     assert_eq!(
         shown,
@@ -416,7 +446,7 @@ fn jsonl_malformed_rows_of_every_kind() {
         b"{\"text\": \"word\", \"label\": \"maybe\"}", // 10: bad string label
         b"{\"text\": \"null\", \"label\": null}",      // 11: null label
         b"{\"text\": \" \", \"label\": 0}",            // 12: empty text
-        b"{\"text\": \"caf\xE9\", \"label\": 0}",      // 13: invalid UTF-8
+        b"{\"text\": \"caf\xE9\", \"label\": 0}",      // 13: invalid UTF-8, kept
         b"{\"text\": \"also ok\", \"label\": \"0\"}",  // 14
     ];
     for line in lines {
@@ -425,11 +455,20 @@ fn jsonl_malformed_rows_of_every_kind() {
     }
     let path = file(&dir, "x.jsonl", &contents);
     let data = read(&path).unwrap();
-    assert_eq!(data.examples, [ex("ok", Positive), ex("also ok", Negative)]);
+    assert_eq!(
+        data.examples,
+        [
+            ex("ok", Positive),
+            ex("caf\u{FFFD}", Negative),
+            ex("also ok", Negative)
+        ]
+    );
+    assert_eq!(data.lossy_utf8.len(), 1);
+    assert_eq!(data.lossy_utf8[0].line, 13);
     let rows = skipped(&data);
     assert_eq!(
         rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-        (2..=13).collect::<Vec<u64>>()
+        (2..=12).collect::<Vec<u64>>()
     );
     let expect = [
         "not valid JSON",
@@ -443,7 +482,6 @@ fn jsonl_malformed_rows_of_every_kind() {
         "invalid label \"maybe\"",
         "found null",
         "empty",
-        "not valid UTF-8",
     ];
     for ((line, message), want) in rows.iter().zip(expect) {
         assert!(
@@ -771,4 +809,43 @@ fn writing_parquet_or_into_a_missing_directory_is_an_error() {
     let err = write_examples(&missing, Format::Tsv, &[ex("a", Positive)]).unwrap_err();
     assert!(matches!(err, DataError::Io { .. }));
     assert!(err.to_string().contains("no/such/dir/x.tsv"));
+}
+
+/// A feedback export escapes formula-like cells against spreadsheet injection, and the
+/// CSV reader takes the escape off again: every text comes back exactly, and the
+/// export's `correct_label` column is the label.
+#[test]
+fn formula_escaped_csv_reads_back_exactly() {
+    let dir = TempDir::new().unwrap();
+    let texts = [
+        "=1+2",
+        "+cmd",
+        "-lrb- a film -rrb-",
+        "@SUM(A1)",
+        "'=quoted",
+        "''=",
+        "'a",
+        "'",
+        "''",
+        "plain",
+        "a = b",
+    ];
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    csv.write_record(["id", "text", "predicted_label", "correct_label"])
+        .unwrap();
+    for (i, text) in texts.iter().enumerate() {
+        let id = i.to_string();
+        let cells = [id.as_str(), text, "negative", "positive"];
+        let escaped: Vec<_> = cells.iter().map(|c| crate::escape_formula(c)).collect();
+        csv.write_record(escaped.iter().map(|c| c.as_bytes()))
+            .unwrap();
+    }
+    let bytes = csv.into_inner().unwrap();
+    let written = String::from_utf8(bytes.clone()).unwrap();
+    assert!(written.contains("'=1+2") && written.contains("'-lrb-") && written.contains("'@SUM"));
+    let path = file(&dir, "export.csv", bytes);
+    let data = read_strict(&path).unwrap();
+    let read: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(read, texts);
+    assert!(data.examples.iter().all(|e| e.label == Positive));
 }

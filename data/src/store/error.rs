@@ -67,7 +67,7 @@ pub enum StoreError {
     NotFound { what: &'static str, id: String },
 
     /// A queue action that the item's current state does not allow.
-    #[error("queue item {id} is {state:?}: cannot {action}; {hint}")]
+    #[error("queue item {id} is {}: cannot {action}; {hint}", queue_state_name(.state))]
     InvalidTransition {
         id: i64,
         state: QueueState,
@@ -202,4 +202,12 @@ impl<T> SqlContext<T> for Result<T, rusqlite::Error> {
     fn ctx_path(self, context: &'static str, db: &Path) -> Result<T, StoreError> {
         self.map_err(|e| StoreError::sqlite(context, db, e))
     }
+}
+
+/// A queue state as the API spells it (`labelled`), for messages.
+fn queue_state_name(state: &QueueState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{state:?}").to_lowercase())
 }

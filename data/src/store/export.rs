@@ -8,6 +8,7 @@
 use super::error::StoreError;
 use super::feedback::{self, FeedbackFilter};
 use super::schema;
+use crate::write::escape_formula;
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,10 @@ pub const EXPORT_COLUMNS: [&str; 11] = [
 /// returns how many rows were written.
 ///
 /// Labels are spelled `negative`/`positive`, `created_at` is RFC 3339 in UTC, absent
-/// values are empty fields. Opens `db_path` read-only, so it works while a daemon
+/// values are empty fields. A cell a spreadsheet would run as a formula (one starting
+/// with `=`, `+`, `-` or `@`) gets a leading `'` (see [`escape_formula`]); the CSV
+/// reader takes it off again, so the file is input for `train` and `retrain
+/// --base-data` (text and `correct_label`) with every text as it was. Opens `db_path` read-only, so it works while a daemon
 /// holds the database, and sees one consistent snapshot.
 pub fn export_feedback_csv(
     db_path: &Path,
@@ -93,7 +97,9 @@ fn write_csv(
             fb.status.to_string(),
             fb.model_version.unwrap_or_default(),
         ];
-        csv.write_record(&record).map_err(csv_error)?;
+        let escaped: Vec<_> = record.iter().map(|cell| escape_formula(cell)).collect();
+        csv.write_record(escaped.iter().map(|cell| cell.as_bytes()))
+            .map_err(csv_error)?;
         count += 1;
         Ok(())
     })?;

@@ -17,3 +17,26 @@ pub fn shared_data() -> PathBuf {
     );
     dir
 }
+
+/// A file of the shared data directory, or None where the directory is the partial
+/// copy `sentimentd data fetch --shared-dir` makes (on GitHub: SST-2 from the Hub, no
+/// `domains/`); the caller then skips, and this says why. Against the full shared
+/// directory a missing file is a failure, so nothing skips there.
+pub fn shared_file(relative: &str) -> Option<PathBuf> {
+    let dir = shared_data();
+    let path = dir.join(relative);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        dir.join("PARTIAL").exists(),
+        "{} is missing from the shared data directory",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {relative} is not in this partial copy of the shared data ({}: only \
+         SST-2 fetched from the Hub); the full ../shared/data has it",
+        dir.display()
+    );
+    None
+}
