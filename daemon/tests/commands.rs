@@ -106,8 +106,14 @@ fn train_then_eval_on_sst2_reaches_the_accuracy_floor() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["prediction"]["label"], "positive");
-    assert_eq!(lines[1]["prediction"]["label"], "negative");
+    // The API's shape (/predict without the id): label, confidence, probabilities.
+    assert_eq!(lines[0]["label"], "positive");
+    assert_eq!(lines[1]["label"], "negative");
+    assert!(
+        lines[0]["probabilities"]["positive"].is_f64(),
+        "{}",
+        lines[0]
+    );
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_sentimentd"))
         .args(["predict", "--model", model.to_str().unwrap(), "--explain"])

@@ -50,8 +50,18 @@ pub fn bind_socket(path: &Path) -> Result<std::os::unix::net::UnixListener> {
         std::fs::remove_file(path)
             .with_context(|| format!("cannot remove the stale socket {}", path.display()))?;
     }
-    let listener = std::os::unix::net::UnixListener::bind(path)
-        .with_context(|| format!("cannot create the socket {}", path.display()))?;
+    let listener = match std::os::unix::net::UnixListener::bind(path) {
+        Ok(listener) => listener,
+        Err(error) if error.kind() == std::io::ErrorKind::ReadOnlyFilesystem => bail!(
+            "cannot create the socket {}: the data directory is read-only ({error}); make it \
+             writable: the daemon writes its socket, its store and its models there",
+            path.display()
+        ),
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("cannot create the socket {}", path.display()))
+        }
+    };
     listener
         .set_nonblocking(true)
         .with_context(|| format!("cannot set up the socket {}", path.display()))?;
