@@ -536,7 +536,7 @@ fn the_cli_retrain_speaks_the_api_shape_and_the_daemon_reports_it_as_last() {
         "{cli}"
     );
     assert!(
-        cli["comparison"]["candidate"]["base_test"].is_f64(),
+        cli["comparison"]["evidence"]["candidate_base_test"].is_f64(),
         "{cli}"
     );
     // The daemon did not run it, and still reports it as the last retrain.
