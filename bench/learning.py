@@ -50,11 +50,11 @@ min_interval_seconds = 0
 class UnixConnection(http.client.HTTPConnection):
     def __init__(self, path):
         super().__init__("localhost")
-        self.path = path
+        self.socket_path = str(path)
 
     def connect(self):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
+        self.sock.connect(self.socket_path)
 
 
 def call(conn, method, path, body=None):
