@@ -289,6 +289,26 @@ mod tests {
     }
 
     #[test]
+    fn ten_promotions_in_small_steps_stop_at_the_floor() {
+        // A quarter tolerance lost at each promotion: four go through, then the
+        // floor holds, where a floor relative to the current version would have let
+        // all ten through (2.5 tolerances in all).
+        let tolerance = 0.005;
+        let mut current = 0.830;
+        let mut promoted = 0;
+        for _ in 0..10 {
+            let mut e = evidence(current, current - tolerance / 4.0);
+            e.fresh_feedback = paired(50, 60);
+            if decide(&e, tolerance).promote {
+                current -= tolerance / 4.0;
+                promoted += 1;
+            }
+            assert!(current >= 0.830 - tolerance - 1e-12, "{current}");
+        }
+        assert_eq!(promoted, 4);
+    }
+
+    #[test]
     fn worse_on_fresh_feedback_or_audit_is_rejected_whatever_else_gains() {
         let mut e = evidence(0.830, 0.840);
         e.fresh_feedback = paired(60, 59);
