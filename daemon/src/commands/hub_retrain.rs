@@ -88,16 +88,13 @@ pub fn run(args: RetrainArgs) -> Result<ExitCode> {
         .download_feedback()
         .with_context(|| format!("cannot read the feedback shards of {dataset_repo}"))?;
     let local = local_feedback(&data_dir, hub.node_id.as_deref())?;
-    let local_audit = match &local {
-        Some(_) => {
-            let store = Store::open(&database_path(&data_dir), StoreOptions::default())?;
-            retrain::audit_labels(&store)?
-        }
-        None => Vec::new(),
-    };
     let shared_rows = shared.len();
-    let local_rows = local.as_ref().map_or(0, |(_, rows)| rows.len());
-    let (node, local) = local.unwrap_or_default();
+    let local_rows = local.as_ref().map_or(0, |l| l.feedback.len());
+    let Local {
+        node,
+        feedback: local,
+        audit: local_audit,
+    } = local.unwrap_or_default();
     let feedback = merge_feedback(shared, &node, local);
     let sources = vec![
         format!("{shared_rows} feedback rows from the shards of {dataset_repo}"),
@@ -112,7 +109,6 @@ pub fn run(args: RetrainArgs) -> Result<ExitCode> {
         settings: &settings,
         train_config: &sentiment_core::TrainConfig::default(),
     };
-    // Audit labels stay on the node that collected them: shards carry feedback only.
     let outcome = job.run(
         Inputs {
             base: &base,
@@ -155,11 +151,18 @@ pub fn run(args: RetrainArgs) -> Result<ExitCode> {
     })
 }
 
-/// This data directory's accepted feedback and its node id, if it has a store.
-fn local_feedback(
-    data_dir: &Path,
-    node_id: Option<&str>,
-) -> Result<Option<(String, Vec<sentiment_data::store::FeedbackRecord>)>> {
+/// What this data directory's store holds for a Hub retrain.
+#[derive(Default)]
+struct Local {
+    node: String,
+    feedback: Vec<sentiment_data::store::FeedbackRecord>,
+    /// Audit labels stay on the node that collected them: shards carry feedback only.
+    audit: Vec<sentiment_data::store::AuditLabel>,
+}
+
+/// This data directory's node id, accepted feedback and audit labels, if it has a
+/// store.
+fn local_feedback(data_dir: &Path, node_id: Option<&str>) -> Result<Option<Local>> {
     let path = database_path(data_dir);
     if !path.is_file() {
         return Ok(None);
@@ -167,7 +170,11 @@ fn local_feedback(
     let node = crate::hub::node::node_id(data_dir, node_id)?;
     let store = Store::open(&path, StoreOptions::default())
         .with_context(|| format!("cannot open the feedback store {}", path.display()))?;
-    Ok(Some((node, retrain::accepted_feedback(&store)?)))
+    Ok(Some(Local {
+        node,
+        feedback: retrain::accepted_feedback(&store)?,
+        audit: retrain::audit_labels(&store)?,
+    }))
 }
 
 /// Appends the outcome as Markdown (GitHub's job summary is this file).
