@@ -70,7 +70,7 @@ def median_of(runs):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "sentimentd"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "--workspace"], cwd=ROOT, check=True)
     python = peers_python()
     results = []
     for name, fn in [

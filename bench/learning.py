@@ -101,10 +101,12 @@ def one_run(template, rows):
         shutil.copytree(template / "models", data_dir / "models")
         config = Path(tmp) / "config.toml"
         config.write_text(CONFIG)
+        # DAEMON_LOG=FILE keeps the daemon's log of each run (the retrain's stages).
+        log = open(os.environ["DAEMON_LOG"], "a") if os.environ.get("DAEMON_LOG") else subprocess.DEVNULL
         proc = subprocess.Popen(
             [str(BIN), "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
              "--config", str(config), "--audit-share", "0"],
-            stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            stderr=log, stdout=subprocess.DEVNULL)
         try:
             conn = wait_socket(data_dir / "run" / "sentimentd.sock", proc)
             for text, label in rows[:-1]:
@@ -168,7 +170,8 @@ print(json.dumps({"peer": "scikit-learn", "seconds": time.perf_counter() - start
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-p", "sentimentd"], cwd=ROOT, check=True)
+    # --workspace: the features the tests build with, so neither rebuilds the other's.
+    subprocess.run(["cargo", "build", "--release", "--workspace"], cwd=ROOT, check=True)
     rows = domain_rows()
     with tempfile.TemporaryDirectory(prefix="sd-", dir="/tmp") as tmp:
         template = Path(tmp) / "template"
@@ -191,6 +194,8 @@ def main():
             print(f"run {run + 1}: ours {seconds:.2f} s from the 1,000th acknowledgement to serving "
                   f"({report['version']}; retrain {comparison.get('seconds', 0):.2f} s, weight "
                   f"{comparison.get('feedback_weight')}); due was {ack.get('learning')!r}", file=sys.stderr)
+            if os.environ.get("OURS_ONLY"):  # diagnosis only: no ratio is printed
+                continue
             out = subprocess.run([peers_python(), "-c", PEER, str(DATA), str(feedback_file),
                                   json.dumps(WEIGHTS), str(FOLDS)],
                                  check=True, capture_output=True, text=True).stdout
@@ -198,6 +203,9 @@ def main():
             peers.append(peer["seconds"])
             print(f"run {run + 1}: scikit-learn, the same job ({peer['fits']} fits): {peer['seconds']:.2f} s",
                   file=sys.stderr)
+    if not peers:
+        print(f"\nours only: median {statistics.median(ours):.2f} s (runs: {', '.join(f'{s:.2f}' for s in ours)})")
+        return
     ours_median, peer_median = statistics.median(ours), statistics.median(peers)
     print(f"\nfeedback -> new version serving (SST-2 + {FEEDBACK:,} feedback, {FOLDS} folds x {len(WEIGHTS)} weights), median of {RUNS}:")
     print(f"  sentimentd    {ours_median:.2f} s  (runs: {', '.join(f'{s:.2f}' for s in ours)})")

@@ -138,7 +138,7 @@ def load_all(base, scripts, feedback=False):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "sentimentd"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "--workspace"], cwd=ROOT, check=True)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     python = peers_python()

@@ -16,7 +16,7 @@ pub mod train;
 pub use artifact::{load_model, save_model, ArtifactError};
 pub use features::VectorizerConfig;
 pub use label::{InvalidLabel, Label};
-pub use logreg::LogisticConfig;
+pub use logreg::{Design, LinearModel, LogisticConfig};
 pub use metrics::{evaluate, EvaluationReport};
 pub use model::{Contribution, Explanation, ModelMetadata, Prediction, SentimentModel};
 pub use train::{

@@ -82,6 +82,12 @@ pub enum FitError {
     BadWeights,
     #[error("C must be a positive finite number, got {0}")]
     BadC(f64),
+    #[error("the {what} has {len} entries for {columns} columns")]
+    ColumnsMismatch {
+        what: &'static str,
+        columns: usize,
+        len: usize,
+    },
 }
 
 #[inline]
@@ -116,7 +122,7 @@ const CHUNK: usize = 4096;
 /// The objective and its gradient over one data set. Parameters are `[w..., b]`.
 pub struct Objective<'a> {
     x: Cow<'a, CsrMatrix>,
-    x_t: CsrMatrix,
+    x_t: Cow<'a, CsrMatrix>,
     targets: &'a [f64],
     /// Example weights divided by their sum.
     scaled_weights: Vec<f64>,
@@ -147,14 +153,14 @@ impl<'a> Objective<'a> {
     /// As [`Objective::new`], with `x`'s transpose when the caller already has it.
     fn with_transpose(
         x: Cow<'a, CsrMatrix>,
-        x_t: Option<CsrMatrix>,
+        x_t: Option<Cow<'a, CsrMatrix>>,
         targets: &'a [f64],
         weights: &[f64],
         c: f64,
     ) -> Result<Self, FitError> {
         let total = Self::check(&x, targets, weights, c)?;
         Ok(Objective {
-            x_t: x_t.unwrap_or_else(|| x.transpose()),
+            x_t: x_t.unwrap_or_else(|| Cow::Owned(x.transpose())),
             x,
             targets,
             scaled_weights: weights.iter().map(|w| w / total).collect(),
@@ -519,57 +525,235 @@ pub fn fit(
 ) -> Result<(LinearModel, FitReport), FitError> {
     // Refuse bad input before the work of merging columns.
     Objective::check(x, targets, weights, config.c)?;
-    let x_t = x.transpose();
-    let (x, x_t, expansion) = match merge_proportional_columns(x, &x_t) {
-        Some(merged) => (Cow::Owned(merged.x), merged.x_t, Some(merged.expansion)),
-        None => (Cow::Borrowed(x), x_t, None),
-    };
-    let objective = Objective::with_transpose(x, Some(x_t), targets, weights, config.c)?;
-    // Diagonal (Jacobi) preconditioning: optimise over v with w_j = v_j / sqrt(H_jj),
-    // H the Hessian. Feature frequencies span orders of magnitude, so its diagonal does
-    // too, and L-BFGS started from the identity spends many iterations learning it.
-    // Rescaling changes neither the objective's values nor its minimiser, only the
-    // path to it. The diagonal at zero (every p_i = 1/2) is a poor guess for the end,
-    // where the well-fitted rows have almost no curvature left, so it is taken again
-    // once the first, fast iterations are done, and L-BFGS restarts from there with
-    // the new scaling. On SST-2: 90 iterations without preconditioning, 45 with the
-    // diagonal at zero (columns merged), 26-31 with the refresh, ending nearer the
-    // minimum (objective 0.1378804 against 0.1378878; the minimum is 0.1378798).
-    let zero = vec![0.0; objective.n_params()];
-    let mut run = Run::new(&objective, config, on_evaluation);
-    let first = run.optimise(&zero, PRECONDITIONER_REFRESH.min(config.max_iter));
-    // Fewer iterations than asked for: converged already, or out of iterations.
-    let result = if first.iterations < PRECONDITIONER_REFRESH {
-        first
-    } else {
-        let remaining = config.max_iter - first.iterations;
-        let second = run.optimise(&first.params, remaining);
-        Optimised {
-            iterations: first.iterations + second.iterations,
-            ..second
+    Design::new(x).fit(None, targets, weights, config, None, on_evaluation)
+}
+
+/// A design matrix made ready for any number of fits: transposed, and its
+/// proportional columns merged, once. The fits may differ in targets, example
+/// weights, a per-column scale and where the optimiser starts.
+#[derive(Debug, Clone)]
+pub struct Design {
+    /// The merged columns `m_g` (the original columns when none merge).
+    x: CsrMatrix,
+    x_t: CsrMatrix,
+    /// For each original column `k`, its merged column `g` and `a_k`, with
+    /// `x_k = a_k m_g`.
+    expansion: Vec<(u32, f64)>,
+    /// Members of each merged column.
+    members: Vec<u32>,
+}
+
+impl Design {
+    pub fn new(x: &CsrMatrix) -> Design {
+        let x_t = x.transpose();
+        match merge_proportional_columns(x, &x_t) {
+            Some(merged) => {
+                let mut members = vec![0u32; merged.x.n_cols];
+                merged
+                    .expansion
+                    .iter()
+                    .for_each(|&(g, _)| members[g as usize] += 1);
+                Design {
+                    x: merged.x,
+                    x_t: merged.x_t,
+                    expansion: merged.expansion,
+                    members,
+                }
+            }
+            None => Design {
+                expansion: (0..x.n_cols as u32).map(|k| (k, 1.0)).collect(),
+                members: vec![1; x.n_cols],
+                x: x.clone(),
+                x_t,
+            },
         }
-    };
-    let n_merged = objective.x.n_cols;
-    let params = &result.params;
-    let weights = match &expansion {
-        Some(expansion) => expansion
-            .iter()
-            .map(|&(g, factor)| (factor * params[g as usize]) as f32)
-            .collect(),
-        None => params[..n_merged].iter().map(|&w| w as f32).collect(),
-    };
-    let model = LinearModel {
-        weights,
-        bias: params[n_merged] as f32,
-    };
-    Ok((
-        model,
-        FitReport {
-            iterations: result.iterations,
-            evaluations: run.evaluations,
-            objective: result.objective,
-        },
-    ))
+    }
+
+    /// Original columns.
+    pub fn n_cols(&self) -> usize {
+        self.expansion.len()
+    }
+
+    /// Fits the model on the design with each original column `k` multiplied by
+    /// `column_scale[k]` (`r_k`; none: 1), starting from `start` (none: zero). The
+    /// returned weights are for the unscaled columns: `w_k = r_k w'_k`, `w'` the
+    /// weights of the scaled ones, so predicting needs no scaling.
+    ///
+    /// Scaling keeps proportional columns proportional: `r_k x_k = r_k a_k m_g`. The
+    /// group's merged column becomes `s_g m_g` with `s_g = |(r_k a_k)_k|` (for a lone
+    /// column, `r_k` itself), and member `k` gets `w'_k = u_g r_k a_k / s_g` from the
+    /// merged weight `u_g`, which is again an isometry (see [`MergedColumns`]). So the
+    /// merged problem is the exact merge of the scaled one, without scaling, transposing
+    /// and merging the full matrix for every fit: only the merged values are rescaled.
+    ///
+    /// A start is the fit of a neighbouring problem (other example weights, another
+    /// scale): the objective is strictly convex, so the minimiser is the one a cold
+    /// fit finds; only the path to it is shorter.
+    pub fn fit(
+        &self,
+        column_scale: Option<&[f64]>,
+        targets: &[f64],
+        weights: &[f64],
+        config: &LogisticConfig,
+        start: Option<&LinearModel>,
+        on_evaluation: &(dyn Fn(usize, f64) + Sync),
+    ) -> Result<(LinearModel, FitReport), FitError> {
+        Objective::check(&self.x, targets, weights, config.c)?;
+        for (name, len) in [
+            ("start", start.map(|s| s.weights.len())),
+            ("column scale", column_scale.map(<[f64]>::len)),
+        ] {
+            if let Some(len) = len.filter(|&len| len != self.n_cols()) {
+                return Err(FitError::ColumnsMismatch {
+                    what: name,
+                    columns: self.n_cols(),
+                    len,
+                });
+            }
+        }
+        let group_scale = column_scale.map(|r| self.group_scale(r));
+        let (x, x_t) = match &group_scale {
+            Some(scale) => {
+                let (x, x_t) = self.scaled(scale);
+                (Cow::Owned(x), Cow::Owned(x_t))
+            }
+            None => (Cow::Borrowed(&self.x), Cow::Borrowed(&self.x_t)),
+        };
+        let objective = Objective::with_transpose(x, Some(x_t), targets, weights, config.c)?;
+        // Diagonal (Jacobi) preconditioning: optimise over v with w_j = v_j / sqrt(H_jj),
+        // H the Hessian. Feature frequencies span orders of magnitude, so its diagonal
+        // does too, and L-BFGS started from the identity spends many iterations learning
+        // it. Rescaling changes neither the objective's values nor its minimiser, only
+        // the path to it. The diagonal at zero (every p_i = 1/2) is a poor guess for the
+        // end, where the well-fitted rows have almost no curvature left, so it is taken
+        // again once the first, fast iterations are done, and L-BFGS restarts from there
+        // with the new scaling. On SST-2: 90 iterations without preconditioning, 45 with
+        // the diagonal at zero (columns merged), 26-31 with the refresh, ending nearer
+        // the minimum (objective 0.1378804 against 0.1378878; the minimum is 0.1378798).
+        let mut run = Run::new(&objective, config, on_evaluation);
+        let result = if let Some(start) = start {
+            // Near the minimum already: the diagonal taken at the start is the
+            // refreshed one, so one run does what the two below do from zero.
+            let start = self.merged_params(start, column_scale, group_scale.as_deref());
+            run.optimise(&start, config.max_iter)
+        } else {
+            let zero = vec![0.0; objective.n_params()];
+            let first = run.optimise(&zero, PRECONDITIONER_REFRESH.min(config.max_iter));
+            // Fewer iterations than asked for: converged already, or out of iterations.
+            if first.iterations < PRECONDITIONER_REFRESH {
+                first
+            } else {
+                let remaining = config.max_iter - first.iterations;
+                let second = run.optimise(&first.params, remaining);
+                Optimised {
+                    iterations: first.iterations + second.iterations,
+                    ..second
+                }
+            }
+        };
+        let params = &result.params;
+        let model = LinearModel {
+            weights: (0..self.n_cols())
+                .map(|k| {
+                    let (g, _) = self.expansion[k];
+                    (params[g as usize] * self.factor(k, column_scale, group_scale.as_deref()))
+                        as f32
+                })
+                .collect(),
+            bias: params[self.x.n_cols] as f32,
+        };
+        Ok((
+            model,
+            FitReport {
+                iterations: result.iterations,
+                evaluations: run.evaluations,
+                objective: result.objective,
+            },
+        ))
+    }
+
+    /// `s_g` of every merged column under the column scale `r`.
+    fn group_scale(&self, r: &[f64]) -> Vec<f64> {
+        let mut sums = vec![0.0f64; self.x.n_cols];
+        let mut lone = vec![0.0f64; self.x.n_cols];
+        for (k, &(g, a)) in self.expansion.iter().enumerate() {
+            sums[g as usize] += (r[k] * a) * (r[k] * a);
+            lone[g as usize] = r[k] * a;
+        }
+        sums.iter()
+            .zip(&lone)
+            .zip(&self.members)
+            .map(|((&sum, &lone), &members)| if members == 1 { lone } else { sum.sqrt() })
+            .collect()
+    }
+
+    /// The merged matrix and its transpose with merged column `g` multiplied by
+    /// `scale[g]`.
+    fn scaled(&self, scale: &[f64]) -> (CsrMatrix, CsrMatrix) {
+        let mut x = self.x.clone();
+        x.values
+            .par_chunks_mut(CHUNK * 16)
+            .zip(x.indices.par_chunks(CHUNK * 16))
+            .for_each(|(values, cols)| {
+                for (v, &c) in values.iter_mut().zip(cols) {
+                    *v = (*v as f64 * scale[c as usize]) as f32;
+                }
+            });
+        let mut x_t = self.x_t.clone();
+        let indptr = &x_t.indptr;
+        let mut rest: &mut [f32] = &mut x_t.values;
+        let mut rows: Vec<(usize, &mut [f32])> = Vec::with_capacity(indptr.len() - 1);
+        for g in 0..indptr.len() - 1 {
+            let (row, tail) = rest.split_at_mut(indptr[g + 1] - indptr[g]);
+            rows.push((g, row));
+            rest = tail;
+        }
+        rows.par_iter_mut()
+            .with_min_len(CHUNK)
+            .for_each(|(g, row)| {
+                let s = scale[*g];
+                row.iter_mut().for_each(|v| *v = (*v as f64 * s) as f32);
+            });
+        drop(rows);
+        (x, x_t)
+    }
+
+    /// The weight of original column `k` per unit of its merged column's weight `u_g`:
+    /// `w_k = r_k w'_k = u_g r_k^2 a_k / s_g` (`u_g a_k` without a scale).
+    fn factor(&self, k: usize, r: Option<&[f64]>, s: Option<&[f64]>) -> f64 {
+        let (g, a) = self.expansion[k];
+        match (r, s) {
+            (Some(r), Some(s)) => {
+                let s = s[g as usize];
+                if s == 0.0 {
+                    0.0
+                } else {
+                    r[k] * r[k] * a / s
+                }
+            }
+            _ => a,
+        }
+    }
+
+    /// The optimiser's parameters of a model over the original columns: each merged
+    /// column takes the weight its first member with a non-zero factor implies (the
+    /// members agree when the model was fitted under the same scale; otherwise this
+    /// is a starting point, which is all it needs to be).
+    fn merged_params(&self, model: &LinearModel, r: Option<&[f64]>, s: Option<&[f64]>) -> Vec<f64> {
+        let n_params = self.x.n_cols + 1;
+        let mut params = vec![0.0; n_params];
+        let mut set = vec![false; n_params];
+        for (k, &w) in model.weights.iter().enumerate() {
+            let g = self.expansion[k].0 as usize;
+            let factor = self.factor(k, r, s);
+            if !set[g] && factor != 0.0 && factor.is_finite() {
+                params[g] = w as f64 / factor;
+                set[g] = true;
+            }
+        }
+        params[n_params - 1] = model.bias as f64;
+        params
+    }
 }
 
 /// L-BFGS iterations before the preconditioner is recomputed (see [`fit`]). Any value
@@ -702,6 +886,130 @@ mod tests {
             weights.push(0.5 + next());
         }
         (x, targets, weights)
+    }
+
+    #[test]
+    fn a_warm_start_reaches_the_cold_minimum_in_fewer_evaluations() {
+        let (plain, y, s) = problem(600, 40, 11);
+        // A copy of column 0, doubled: the fit merges proportional columns, and the
+        // start must map onto the merged parameters.
+        let mut x = CsrMatrix::with_cols(41);
+        for i in 0..plain.n_rows() {
+            let (cols, vals) = plain.row(i);
+            let mut row: Vec<(u32, f32)> = cols.iter().copied().zip(vals.iter().copied()).collect();
+            if let Some(&(0, v)) = row.first() {
+                row.push((40, 2.0 * v));
+            }
+            x.push_row(&row);
+        }
+        let config = LogisticConfig {
+            c: 1.0,
+            ..LogisticConfig::default()
+        };
+        let none = |_: usize, _: f64| {};
+        // The neighbour: a tenth of the rows left out (as a cross-fitting fold is).
+        let mut fold_out = s.clone();
+        for w in fold_out.iter_mut().step_by(10) {
+            *w = 0.0;
+        }
+        let design = Design::new(&x);
+        assert!(design.x.n_cols < 41, "column 40 merged with column 0");
+        let (neighbour, _) = design
+            .fit(None, &y, &fold_out, &config, None, &none)
+            .unwrap();
+        let (cold, cold_report) = design.fit(None, &y, &s, &config, None, &none).unwrap();
+        let (warm, warm_report) = design
+            .fit(None, &y, &s, &config, Some(&neighbour), &none)
+            .unwrap();
+        assert!(
+            (warm_report.objective - cold_report.objective).abs() <= 1e-6 * cold_report.objective,
+            "{} vs {}",
+            warm_report.objective,
+            cold_report.objective
+        );
+        assert!(
+            warm_report.evaluations < cold_report.evaluations,
+            "{} evaluations warm, {} cold",
+            warm_report.evaluations,
+            cold_report.evaluations
+        );
+        for i in 0..x.n_rows() {
+            let row = row_of(&x, i);
+            assert!((warm.probability(&row) - cold.probability(&row)).abs() < 1e-3);
+        }
+        let short = LinearModel {
+            weights: vec![0.0; 3],
+            bias: 0.0,
+        };
+        assert_eq!(
+            design
+                .fit(None, &y, &s, &config, Some(&short), &none)
+                .unwrap_err(),
+            FitError::ColumnsMismatch {
+                what: "start",
+                columns: 41,
+                len: 3
+            }
+        );
+    }
+
+    fn row_of(x: &CsrMatrix, i: usize) -> Vec<(u32, f32)> {
+        let (cols, vals) = x.row(i);
+        cols.iter().copied().zip(vals.iter().copied()).collect()
+    }
+
+    #[test]
+    fn a_column_scale_fits_as_the_scaled_matrix_does() {
+        let (plain, y, s) = problem(500, 30, 5);
+        // Columns 30 and 31 are multiples of column 0: one group of three.
+        let mut x = CsrMatrix::with_cols(32);
+        for i in 0..plain.n_rows() {
+            let mut row = row_of(&plain, i);
+            if let Some(&(0, v)) = row.first() {
+                row.push((30, -3.0 * v));
+                row.push((31, 0.5 * v));
+            }
+            x.push_row(&row);
+        }
+        // Scales of both signs, one of them zero (a feature that says nothing).
+        let r: Vec<f64> = (0..32)
+            .map(|k| match k {
+                7 => 0.0,
+                k if k % 3 == 0 => -0.2 - k as f64 / 40.0,
+                k => 0.3 + k as f64 / 20.0,
+            })
+            .collect();
+        let config = LogisticConfig {
+            c: 2.0,
+            ..LogisticConfig::default()
+        };
+        let none = |_: usize, _: f64| {};
+        let (by_scale, report) = Design::new(&x)
+            .fit(Some(&r), &y, &s, &config, None, &none)
+            .unwrap();
+        // The old way: scale the matrix, fit, fold the scale into the weights.
+        let mut scaled = x.clone();
+        for (c, v) in scaled.indices.iter().zip(scaled.values.iter_mut()) {
+            *v = (*v as f64 * r[*c as usize]) as f32;
+        }
+        let (mut direct, direct_report) = fit(&scaled, &y, &s, &config, &none).unwrap();
+        for (w, r) in direct.weights.iter_mut().zip(&r) {
+            *w = (*w as f64 * r) as f32;
+        }
+        assert!(
+            (report.objective - direct_report.objective).abs() <= 1e-6 * direct_report.objective,
+            "{} vs {}",
+            report.objective,
+            direct_report.objective
+        );
+        assert_eq!(by_scale.weights[7], 0.0);
+        for i in 0..x.n_rows() {
+            let row = row_of(&x, i);
+            assert!(
+                (by_scale.probability(&row) - direct.probability(&row)).abs() < 1e-3,
+                "row {i}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::features::{TfidfVectorizer, VectorizerConfig};
 use crate::label::Label;
-use crate::logreg::{fit, FitError, LinearModel, LogisticConfig};
+use crate::logreg::{Design, FitError, LinearModel, LogisticConfig};
 use crate::metrics::{EvaluationReport, MetricsError};
 use crate::model::{FitSummary, ModelMetadata, SentimentModel, TrainingSummary};
 use crate::sparse::CsrMatrix;
@@ -156,7 +156,7 @@ pub fn train<S: AsRef<str> + Sync>(
     checked_weights(texts.len(), labels, weights, &mut ones)?;
     let prepared = PreparedTexts::new(texts, &config.vectorizer)?;
     progress(prepared.vectorised());
-    prepared.train(texts, labels, weights, config, progress)
+    prepared.train(texts, labels, weights, config, None, progress)
 }
 
 /// Training texts turned into TF-IDF rows once, so that several fits over the same
@@ -169,6 +169,8 @@ pub fn train<S: AsRef<str> + Sync>(
 pub struct PreparedTexts {
     vectorizer: TfidfVectorizer,
     matrix: CsrMatrix,
+    /// The matrix transposed and its proportional columns merged, once for all fits.
+    design: Design,
     vectorise_seconds: f64,
 }
 
@@ -190,9 +192,11 @@ impl PreparedTexts {
         if vectorizer.n_features() == 0 {
             return Err(TrainError::NoFeatures);
         }
+        let design = Design::new(&matrix);
         Ok(PreparedTexts {
             vectorizer,
             matrix,
+            design,
             vectorise_seconds: started.elapsed().as_secs_f64(),
         })
     }
@@ -223,7 +227,21 @@ impl PreparedTexts {
         config: &TrainConfig,
         progress: &(dyn Fn(TrainProgress) + Sync),
     ) -> Result<PreparedFit, TrainError> {
-        self.fit_with(labels, weights, config, progress, || {})
+        self.fit_with(labels, weights, config, None, progress, || {})
+    }
+
+    /// [`PreparedTexts::fit`] started from `start`, a fit over these texts with other
+    /// example weights (another fold, another feedback weight). The minimum is the
+    /// same; on a neighbouring problem the optimiser needs far fewer iterations.
+    pub fn fit_from(
+        &self,
+        labels: &[Label],
+        weights: &[f64],
+        config: &TrainConfig,
+        start: &LinearModel,
+        progress: &(dyn Fn(TrainProgress) + Sync),
+    ) -> Result<PreparedFit, TrainError> {
+        self.fit_with(labels, weights, config, Some(start), progress, || {})
     }
 
     fn fit_with(
@@ -231,6 +249,7 @@ impl PreparedTexts {
         labels: &[Label],
         weights: &[f64],
         config: &TrainConfig,
+        start: Option<&LinearModel>,
         progress: &(dyn Fn(TrainProgress) + Sync),
         on_optimising: impl FnOnce(),
     ) -> Result<PreparedFit, TrainError> {
@@ -239,19 +258,6 @@ impl PreparedTexts {
         let ratios = config
             .naive_bayes_smoothing
             .map(|alpha| log_count_ratios(&self.matrix, labels, weights, alpha));
-        // The ratios scale a copy: the prepared rows stay plain TF-IDF for the next fit.
-        let scaled;
-        let matrix = match &ratios {
-            Some(ratios) => {
-                let mut copy = self.matrix.clone();
-                for (c, v) in copy.indices.iter().zip(copy.values.iter_mut()) {
-                    *v *= ratios[*c as usize] as f32;
-                }
-                scaled = copy;
-                &scaled
-            }
-            None => &self.matrix,
-        };
         let optimise_started = Instant::now();
         on_optimising();
         let targets: Vec<f64> = labels.iter().map(|l| l.target()).collect();
@@ -261,14 +267,16 @@ impl PreparedTexts {
                 objective,
             })
         };
-        let (mut linear, report) =
-            fit(matrix, &targets, weights, &config.logistic, &on_evaluation)?;
-        // Fold the ratios into the weights: predicting then needs plain TF-IDF rows only.
-        if let Some(ratios) = &ratios {
-            for (w, r) in linear.weights.iter_mut().zip(ratios) {
-                *w *= *r as f32;
-            }
-        }
+        // The ratios scale the columns inside the fit, which returns weights for the
+        // plain TF-IDF rows (ratios folded in): predicting needs no scaling.
+        let (linear, report) = self.design.fit(
+            ratios.as_deref(),
+            &targets,
+            weights,
+            &config.logistic,
+            start,
+            &on_evaluation,
+        )?;
         Ok(PreparedFit {
             linear,
             summary: FitSummary {
@@ -294,13 +302,15 @@ impl PreparedTexts {
     }
 
     /// Fits on all rows and wraps the result as a model, as [`train`] does; `texts`
-    /// are the prepared texts (for the data hash in the metadata).
+    /// are the prepared texts (for the data hash in the metadata). `start`: as in
+    /// [`PreparedTexts::fit_from`].
     pub fn train<S: AsRef<str> + Sync>(
         &self,
         texts: &[S],
         labels: &[Label],
         weights: Option<&[f64]>,
         config: &TrainConfig,
+        start: Option<&LinearModel>,
         progress: &(dyn Fn(TrainProgress) + Sync),
     ) -> Result<SentimentModel, TrainError> {
         let mut ones = Vec::new();
@@ -315,7 +325,7 @@ impl PreparedTexts {
             // The data hash is serial work that needs nothing else. It runs on a thread
             // of its own once the optimiser starts, whose vector steps leave a core idle.
             let mut hashing = None;
-            let fitted = self.fit_with(labels, weights, config, progress, || {
+            let fitted = self.fit_with(labels, weights, config, start, progress, || {
                 hashing = Some(scope.spawn(|| data_hash(texts, labels, weights)));
             });
             let data_sha256 = match hashing {
@@ -562,7 +572,7 @@ mod tests {
         let trained = train(&texts, &labels, None, &config, &|_| {}).unwrap();
         let prepared = PreparedTexts::new(&texts, &config.vectorizer).unwrap();
         let again = prepared
-            .train(&texts, &labels, None, &config, &|_| {})
+            .train(&texts, &labels, None, &config, None, &|_| {})
             .unwrap();
         assert_eq!(trained.linear, again.linear);
         for (i, text) in texts.iter().enumerate() {

@@ -275,6 +275,12 @@ impl RetrainJob<'_> {
             self.train_config,
         )
         .context("cross-fitting failed")?;
+        tracing::info!(
+            fits = cross.fits,
+            iterations = cross.iterations,
+            weight = cross.weight,
+            "cross-fitted"
+        );
 
         say(
             "train",
@@ -287,7 +293,14 @@ impl RetrainJob<'_> {
         let mut weights = vec![1.0; texts.len()];
         weights[n_base..].fill(cross.weight);
         let mut candidate = prepared
-            .train(&texts, &labels, Some(&weights), self.train_config, &|_| {})
+            .train(
+                &texts,
+                &labels,
+                Some(&weights),
+                self.train_config,
+                cross.nearest_fit.as_ref(),
+                &|_| {},
+            )
             .context("training the candidate failed")?;
         drop(prepared);
 

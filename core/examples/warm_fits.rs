@@ -1,0 +1,76 @@
+//! Times the fits of a retrain's cross-fitting on SST-2 plus 1,000 review sentences:
+//! cold fits against fits warm-started from a neighbouring fold.
+//! `cargo run --release --example warm_fits -- ../shared/data`
+use sentiment_core::{Label, PreparedTexts, TrainConfig};
+use std::time::Instant;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn read(path: &str) -> (Vec<String>, Vec<Label>) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut texts = Vec::new();
+    let mut labels = Vec::new();
+    for line in text.lines().skip(1) {
+        let Some((sentence, label)) = line.rsplit_once('\t') else {
+            continue;
+        };
+        let Some(label) = label.trim().parse().ok().and_then(Label::from_index) else {
+            continue;
+        };
+        texts.push(sentence.to_string());
+        labels.push(label);
+    }
+    (texts, labels)
+}
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "../shared/data".into());
+    let (mut texts, mut labels) = read(&format!("{dir}/sst2/train.tsv"));
+    let n_base = texts.len();
+    let (extra, extra_labels) = read(&format!("{dir}/domains/yelp.tsv"));
+    texts.extend(extra.into_iter().take(1000));
+    labels.extend(extra_labels.into_iter().take(1000));
+    let config = TrainConfig::default();
+    let t = Instant::now();
+    let prepared = PreparedTexts::new(&texts, &config.vectorizer).unwrap();
+    println!("vectorise {:.3}s", t.elapsed().as_secs_f64());
+    let fold_weights = |fold: usize, w: f64| -> Vec<f64> {
+        (0..texts.len())
+            .map(|i| match i.checked_sub(n_base) {
+                None => 1.0,
+                Some(j) if j % 3 == fold => 0.0,
+                Some(_) => w,
+            })
+            .collect()
+    };
+    let t = Instant::now();
+    let base = prepared
+        .fit(&labels, &fold_weights(0, 0.0), &config, &|_| {})
+        .unwrap();
+    println!(
+        "base-only cold {:.3}s {} iterations",
+        t.elapsed().as_secs_f64(),
+        base.summary.iterations
+    );
+    for fold in 0..3 {
+        let weights = fold_weights(fold, 2.0);
+        let t = Instant::now();
+        let cold = prepared.fit(&labels, &weights, &config, &|_| {}).unwrap();
+        let cold_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let warm = prepared
+            .fit_from(&labels, &weights, &config, &base.linear, &|_| {})
+            .unwrap();
+        println!(
+            "fold {fold}: cold {cold_s:.3}s {} it (objective {:.9}), warm {:.3}s {} it (objective {:.9})",
+            cold.summary.iterations,
+            cold.summary.objective,
+            t.elapsed().as_secs_f64(),
+            warm.summary.iterations,
+            warm.summary.objective
+        );
+    }
+}
