@@ -196,21 +196,21 @@ pub struct TuneArgs {
     pub data_args: DataArgs,
 }
 
-/// The data directory every daemon command works in.
-#[derive(Debug, Args, Clone)]
-pub struct DataDirArgs {
+/// What every command that works in a data directory shares: the directory and the
+/// config file, resolved together by [`crate::config::load`] (flag or environment,
+/// then the config file's `data_dir`, then the default), the same way for `serve` and
+/// every one-shot command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Common {
     /// Where the daemon keeps everything it persists (models, feedback database,
-    /// socket, keys). Default: $XDG_DATA_HOME/sentimentd (~/.local/share/sentimentd).
+    /// socket, keys). Default: the config file's `data_dir`, else
+    /// $XDG_DATA_HOME/sentimentd (~/.local/share/sentimentd).
     #[arg(long, value_name = "DIR", env = "SENTIMENT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-}
-
-impl DataDirArgs {
-    pub fn resolve(&self) -> PathBuf {
-        self.data_dir
-            .clone()
-            .unwrap_or_else(crate::config::default_data_dir)
-    }
+    /// Config file (TOML; its keys and sections are in the README). Default:
+    /// $XDG_CONFIG_HOME/sentimentd/config.toml if it exists.
+    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 /// How logs are written.
@@ -226,10 +226,7 @@ pub enum LogFormat {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
-    /// A TOML config file (see README for its keys).
-    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub common: Common,
     /// TCP address to serve the API on [default: 127.0.0.1:8000].
     #[arg(long, value_name = "ADDR:PORT", env = "SENTIMENT_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -295,10 +292,7 @@ pub enum DataCommand {
 #[derive(Debug, Args)]
 pub struct DataFetchArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
-    /// A TOML config file (its [hub] section names the repositories).
-    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub common: Common,
     /// The dataset repository [default: hub.base_dataset, else stanfordnlp/sst2].
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
@@ -315,10 +309,7 @@ pub struct DataFetchArgs {
 #[derive(Debug, Args)]
 pub struct PushArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
-    /// A TOML config file (its [hub] section names the repositories).
-    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub common: Common,
     /// The model repository [default: hub.model_repo].
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
@@ -333,10 +324,7 @@ pub struct PushArgs {
 #[derive(Debug, Args)]
 pub struct PullArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
-    /// A TOML config file (its [hub] section names the repositories).
-    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
-    pub config: Option<PathBuf>,
+    pub common: Common,
     /// The model repository [default: hub.model_repo].
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
@@ -354,7 +342,7 @@ pub enum FeedbackCommand {
 #[derive(Debug, Args)]
 pub struct FeedbackExportArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
+    pub common: Common,
     /// The CSV file to write (replaced atomically).
     #[arg(long, value_name = "FILE.csv")]
     pub out: PathBuf,
@@ -376,18 +364,10 @@ pub enum KeysCommand {
 #[derive(Debug, Args)]
 pub struct KeysFileArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
+    pub common: Common,
     /// The keys file [default: DATA_DIR/keys.toml].
     #[arg(long, value_name = "FILE", env = "SENTIMENT_KEYS_FILE")]
     pub keys_file: Option<PathBuf>,
-}
-
-impl KeysFileArgs {
-    pub fn resolve(&self) -> PathBuf {
-        self.keys_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.resolve().join("keys.toml"))
-    }
 }
 
 #[derive(Debug, Args)]
@@ -404,9 +384,6 @@ pub struct KeysAddArgs {
     /// user: predict and feedback; admin: also operator routes.
     #[arg(long, value_enum, default_value = "user")]
     pub role: crate::auth::Role,
-    /// The daemon's TOML config file, whose [tiers] section may add tiers.
-    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
-    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -427,7 +404,7 @@ pub struct KeysRemoveArgs {
 #[derive(Debug, Args)]
 pub struct RetrainArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
+    pub common: Common,
     /// Retrain from and to the Hugging Face Hub, as the weekly workflow does: pull the
     /// current model from hub.model_repo, base data from hub.base_dataset (unless
     /// --base-data), every feedback shard from hub.dataset_repo plus this data
@@ -435,9 +412,6 @@ pub struct RetrainArgs {
     /// commit. Needs HF_TOKEN with write access.
     #[arg(long)]
     pub hub: bool,
-    /// A TOML config file (its [hub] section names the repositories).
-    #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
-    pub config: Option<PathBuf>,
     /// Also write the comparison as Markdown to this file (appended; with --hub the
     /// default is $GITHUB_STEP_SUMMARY when set, the job summary on GitHub Actions).
     #[arg(long, value_name = "PATH")]
@@ -456,7 +430,7 @@ pub struct RetrainArgs {
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
+    pub common: Common,
     /// The version to serve, e.g. v2 [default: the current version's parent].
     pub version: Option<String>,
 }
@@ -464,7 +438,7 @@ pub struct RollbackArgs {
 #[derive(Debug, Args)]
 pub struct ModelsArgs {
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
+    pub common: Common,
     /// Print the records as JSON.
     #[arg(long)]
     pub json: bool,
@@ -474,7 +448,7 @@ pub struct ModelsArgs {
 pub struct ReplayArgs {
     /// The daemon to drive, through its socket in this data directory (unless --url).
     #[command(flatten)]
-    pub data_dir: DataDirArgs,
+    pub common: Common,
     /// Drive the daemon over TCP instead, e.g. http://127.0.0.1:8000 (needs --key with
     /// the admin role for retraining).
     #[arg(long)]

@@ -5,7 +5,7 @@
 //! variable); whatever both leave unset falls back to the file, then to the defaults
 //! below. The resolved [`ServeConfig`] is what the rest of the daemon sees.
 
-use crate::cli::{LogFormat, ServeArgs};
+use crate::cli::{Common, KeysFileArgs, LogFormat, ServeArgs};
 use crate::retrain::RetrainSettings;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -122,8 +122,7 @@ impl RetrainFile {
 /// The retrain settings of a command that has no daemon configuration of its own
 /// (`sentimentd retrain`): the config file's `[retrain]` section over the defaults,
 /// resolved as `serve` resolves it.
-pub fn retrain_settings(config_file: Option<&Path>) -> Result<(RetrainSettings, usize)> {
-    let file = read_file(config_file)?;
+pub fn retrain_settings(file: &FileConfig) -> Result<(RetrainSettings, usize)> {
     Ok((
         file.retrain.settings()?,
         file.retrain.keep_versions.unwrap_or(DEFAULT_KEEP_VERSIONS),
@@ -283,15 +282,40 @@ pub fn read_file(explicit: Option<&Path>) -> Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("{} is not a valid config file", path.display()))
 }
 
-/// Resolves flags/env over the file over the defaults, and checks the result.
-pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
-    let file = read_file(args.config.as_deref())?;
-    let data_dir = args
-        .data_dir
+/// A command's data directory and config file, resolved once.
+pub struct Loaded {
+    pub data_dir: PathBuf,
+    pub file: FileConfig,
+}
+
+/// Reads the config file and resolves the data directory: the flag or
+/// `SENTIMENT_DATA_DIR`, else the file's `data_dir`, else the default. Every command
+/// that works in a data directory starts here, so they all agree on where it is.
+pub fn load(common: &Common) -> Result<Loaded> {
+    let file = read_file(common.config.as_deref())?;
+    let data_dir = common
         .data_dir
         .clone()
-        .or(file.data_dir)
+        .or_else(|| file.data_dir.clone())
         .unwrap_or_else(default_data_dir);
+    Ok(Loaded { data_dir, file })
+}
+
+/// The keys file of `keys add|list|remove`, as `serve` finds it: the flag or
+/// `SENTIMENT_KEYS_FILE`, else the config file's `auth.keys_file`, else
+/// `DATA_DIR/keys.toml`.
+pub fn keys_file(args: &KeysFileArgs) -> Result<PathBuf> {
+    let Loaded { data_dir, file } = load(&args.common)?;
+    Ok(args
+        .keys_file
+        .clone()
+        .or(file.auth.keys_file)
+        .unwrap_or_else(|| data_dir.join("keys.toml")))
+}
+
+/// Resolves flags/env over the file over the defaults, and checks the result.
+pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
+    let Loaded { data_dir, file } = load(&args.common)?;
     let listen = args
         .listen
         .or(file.listen)

@@ -225,3 +225,49 @@ fn help_explains_every_command() {
         );
     }
 }
+
+/// The config file's `data_dir` is where every command works, not only `serve`: the
+/// commands resolve the directory through one path (flag or environment, then the
+/// file, then the default).
+#[test]
+fn every_command_works_in_the_config_files_data_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("from-config");
+    let config = tmp.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("data_dir = {:?}\n", data_dir.to_str().unwrap()),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_sentimentd"))
+            .args(args)
+            .args(["--config", config])
+            .env_remove("SENTIMENT_DATA_DIR")
+            .env_remove("SENTIMENT_KEYS_FILE")
+            .output()
+            .expect("sentimentd runs")
+    };
+    let out = run(&["keys", "add", "--name", "ops"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(data_dir.join("keys.toml").is_file(), "{}", stderr(&out));
+    let out = run(&["keys", "list"]);
+    assert!(stdout(&out).starts_with("ops\t"), "{}", stderr(&out));
+    // No registry or database there yet: each command says which directory it looked in.
+    let export = tmp.path().join("export.csv");
+    for command in [
+        vec!["models"],
+        vec!["rollback"],
+        vec!["retrain"],
+        vec!["feedback", "export", "--out", export.to_str().unwrap()],
+    ] {
+        let out = run(&command);
+        assert!(!out.status.success(), "{command:?} succeeded");
+        assert!(
+            stderr(&out).contains(data_dir.to_str().unwrap()),
+            "{command:?}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -15,7 +15,7 @@ pub fn run(command: DataCommand) -> Result<()> {
 }
 
 fn fetch(args: DataFetchArgs) -> Result<()> {
-    let (data_dir, hub) = crate::hub::settings(&args.data_dir, args.config.as_deref())?;
+    let (data_dir, hub) = crate::hub::settings(&args.common)?;
     let hub = HubFile {
         base_dataset: args.repo.clone().or(hub.base_dataset),
         ..hub

@@ -12,7 +12,7 @@ pub fn run(command: FeedbackCommand) -> Result<()> {
 }
 
 fn export(args: FeedbackExportArgs) -> Result<()> {
-    let data_dir = args.data_dir.resolve();
+    let data_dir = crate::config::load(&args.common)?.data_dir;
     let db = database_path(&data_dir);
     if !db.exists() {
         bail!(

@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub fn run(args: RetrainArgs) -> Result<ExitCode> {
-    let (data_dir, hub) = crate::hub::settings(&args.data_dir, args.config.as_deref())?;
+    let crate::config::Loaded { data_dir, file } = crate::config::load(&args.common)?;
+    let hub = crate::hub::with_env(file.hub.clone());
     let client = crate::hub::client(&data_dir, &hub)?;
     let model_repo = client.model_repo()?;
     let dataset_repo = client.dataset_repo()?;
@@ -103,7 +104,7 @@ pub fn run(args: RetrainArgs) -> Result<ExitCode> {
     ];
     say(sources.join(", "));
 
-    let (settings, _) = command_settings(&args)?;
+    let (settings, _) = command_settings(&args, &file)?;
     let job = RetrainJob {
         registry: &registry,
         settings: &settings,

@@ -10,7 +10,7 @@ pub fn run(command: KeysCommand) -> Result<()> {
             // A key on a tier the daemon does not know would be refused on every request
             // (403 unknown_tier): refuse it here instead.
             let mut tiers = crate::config::default_tiers();
-            tiers.extend(crate::config::read_file(args.config.as_deref())?.tiers);
+            tiers.extend(crate::config::load(&args.file.common)?.file.tiers);
             if !tiers.contains_key(&args.tier) {
                 let known: Vec<&str> = tiers.keys().map(String::as_str).collect();
                 bail!(
@@ -21,7 +21,7 @@ pub fn run(command: KeysCommand) -> Result<()> {
                     args.tier
                 );
             }
-            let path = args.file.resolve();
+            let path = crate::config::keys_file(&args.file)?;
             let key = add_key(&path, &args.name, &args.tier, args.role)?;
             eprintln!(
                 "created key {:?} (tier {}, role {}) in {}; it is shown only now:",
@@ -33,7 +33,7 @@ pub fn run(command: KeysCommand) -> Result<()> {
             println!("{key}");
         }
         KeysCommand::List(args) => {
-            let path = args.file.resolve();
+            let path = crate::config::keys_file(&args.file)?;
             let keys = list_keys(&path)?;
             if keys.is_empty() {
                 eprintln!("no keys in {}", path.display());
@@ -43,7 +43,7 @@ pub fn run(command: KeysCommand) -> Result<()> {
             }
         }
         KeysCommand::Remove(args) => {
-            let path = args.file.resolve();
+            let path = crate::config::keys_file(&args.file)?;
             remove_key(&path, &args.name)?;
             eprintln!("removed key {:?} from {}", args.name, path.display());
         }

@@ -36,7 +36,7 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
     if args.hub {
         return super::hub_retrain::run(args);
     }
-    let data_dir = args.data_dir.resolve();
+    let crate::config::Loaded { data_dir, file } = crate::config::load(&args.common)?;
     let registry = open_registry(&data_dir)?;
     let base_path: PathBuf = match args.base_data.clone() {
         Some(path) => path,
@@ -57,7 +57,7 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
     let base = read_base_data(&base_path)
         .with_context(|| format!("cannot read the base dataset {}", base_path.display()))?;
     let started = crate::events::now_unix_ms();
-    let (settings, keep_versions) = command_settings(&args)?;
+    let (settings, keep_versions) = command_settings(&args, &file)?;
     let job = RetrainJob {
         registry: &registry,
         settings: &settings,
@@ -98,8 +98,11 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
 /// The retrain settings of `retrain` and `retrain --hub`: the config file's
 /// `[retrain]` section as `serve` reads it, then `--feedback-weight` (which pins the
 /// weight instead of choosing it by cross-fitting).
-pub fn command_settings(args: &RetrainArgs) -> Result<(RetrainSettings, usize)> {
-    let (mut settings, keep_versions) = crate::config::retrain_settings(args.config.as_deref())?;
+pub fn command_settings(
+    args: &RetrainArgs,
+    file: &crate::config::FileConfig,
+) -> Result<(RetrainSettings, usize)> {
+    let (mut settings, keep_versions) = crate::config::retrain_settings(file)?;
     if let Some(weight) = args.feedback_weight {
         if !(weight.is_finite() && weight > 0.0) {
             bail!("--feedback-weight must be a positive number, got {weight}");
@@ -200,7 +203,7 @@ fn comparison_table(comparison: &retrain::Comparison, candidate: &str) -> Table 
 }
 
 pub fn rollback(args: RollbackArgs) -> Result<()> {
-    let data_dir = args.data_dir.resolve();
+    let data_dir = crate::config::load(&args.common)?.data_dir;
     let registry = open_registry(&data_dir)?;
     let current = registry
         .current()?
@@ -227,7 +230,7 @@ pub fn rollback(args: RollbackArgs) -> Result<()> {
 }
 
 pub fn models(args: ModelsArgs) -> Result<()> {
-    let data_dir = args.data_dir.resolve();
+    let data_dir = crate::config::load(&args.common)?.data_dir;
     let registry = open_registry(&data_dir)?;
     let current = registry.current()?;
     let versions = registry.versions()?;

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context, Result};
 use sentiment_data::registry::{parse_version, version_name, Registry};
 
 pub fn push(args: PushArgs) -> Result<()> {
-    let (data_dir, hub) = crate::hub::settings(&args.data_dir, args.config.as_deref())?;
+    let (data_dir, hub) = crate::hub::settings(&args.common)?;
     let hub = HubFile {
         model_repo: args.repo.clone().or(hub.model_repo),
         ..hub
@@ -53,7 +53,7 @@ pub fn push(args: PushArgs) -> Result<()> {
 }
 
 pub fn pull(args: PullArgs) -> Result<()> {
-    let (data_dir, hub) = crate::hub::settings(&args.data_dir, args.config.as_deref())?;
+    let (data_dir, hub) = crate::hub::settings(&args.common)?;
     let hub = HubFile {
         model_repo: args.repo.clone().or(hub.model_repo),
         ..hub

@@ -29,7 +29,8 @@ impl Daemon {
         let (client, base) = match &args.url {
             Some(url) => (builder.build()?, url.trim_end_matches('/').to_string()),
             None => {
-                let socket = crate::config::socket_path(&args.data_dir.resolve());
+                let socket =
+                    crate::config::socket_path(&crate::config::load(&args.common)?.data_dir);
                 if !socket.exists() {
                     bail!("no daemon socket at {}: is `sentimentd serve` running on that data directory? (or pass --url and --key)", socket.display());
                 }

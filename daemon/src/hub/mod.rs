@@ -50,16 +50,8 @@ pub fn client(data_dir: &Path, hub: &HubFile) -> Result<HubClient> {
 
 /// The data directory and `[hub]` section for a one-shot command: flags, then the
 /// config file, then the defaults.
-pub fn settings(
-    data_dir: &crate::cli::DataDirArgs,
-    config_file: Option<&Path>,
-) -> Result<(PathBuf, HubFile)> {
-    let file = crate::config::read_file(config_file)?;
-    let data_dir = data_dir
-        .data_dir
-        .clone()
-        .or(file.data_dir)
-        .unwrap_or_else(crate::config::default_data_dir);
+pub fn settings(common: &crate::cli::Common) -> Result<(PathBuf, HubFile)> {
+    let crate::config::Loaded { data_dir, file } = crate::config::load(common)?;
     Ok((data_dir, with_env(file.hub)))
 }
 
