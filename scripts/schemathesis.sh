@@ -22,7 +22,7 @@ shared="${SENTIMENT_SHARED_DATA:-$(cd .. && pwd)/shared/data}"
 bin="${SENTIMENTD_BIN:-}"
 if [ -z "$bin" ]; then
   target_dir="${CARGO_TARGET_DIR:-target}"
-  cargo build --release -q -p sentimentd
+  cargo build --release -q --workspace  # the tests' feature set: no rebuild
   bin="$target_dir/release/sentimentd"
 fi
 
