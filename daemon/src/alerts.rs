@@ -1,7 +1,7 @@
 //! Degradation alerts: the rules, and the list of alerts raised (kept in
 //! `DATA_DIR/alerts.json`, so acknowledgements survive restarts).
 //!
-//! Rules (the plan's week 5):
+//! Rules:
 //! - `accuracy_drop`: a newly current model's base test accuracy is more than 5%
 //!   (relative) below the best earlier promoted version's;
 //! - `confidence_drop`: the rolling average confidence of live predictions is more

@@ -1,6 +1,5 @@
 //! Command-line interface: every command, flag and its help text.
 
-use crate::config::AuthMode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -126,9 +125,8 @@ pub struct TrainArgs {
     /// Where to write the model file (parent directories are created).
     #[arg(long, value_name = "MODEL")]
     pub out: PathBuf,
-    /// Print the result as JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
     #[command(flatten)]
     pub model: ModelArgs,
     #[command(flatten)]
@@ -143,9 +141,8 @@ pub struct EvalArgs {
     /// Labelled data: a file, or a directory whose validation (else test) split is used.
     #[arg(long, value_name = "PATH")]
     pub data: PathBuf,
-    /// Print the metrics as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
     #[command(flatten)]
     pub data_args: DataArgs,
 }
@@ -164,9 +161,8 @@ pub struct PredictArgs {
     /// How many n-grams per class `--explain` shows.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub top: usize,
-    /// One JSON object per line instead of text.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -189,9 +185,8 @@ pub struct TuneArgs {
     /// Seed of the fold assignment.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Print the results as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
     #[command(flatten)]
     pub data_args: DataArgs,
 }
@@ -211,6 +206,25 @@ pub struct Common {
     /// $XDG_CONFIG_HOME/sentimentd/config.toml if it exists.
     #[arg(long, value_name = "FILE", env = "SENTIMENT_CONFIG")]
     pub config: Option<PathBuf>,
+}
+
+/// Whether requests on TCP need an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Off on a loopback address, on anywhere else.
+    Auto,
+    On,
+    Off,
+}
+
+/// How a command prints its result.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct Output {
+    /// Print JSON instead of text, in the shapes the HTTP API uses (`predict`: one
+    /// object per input line).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How logs are written.
@@ -301,9 +315,8 @@ pub struct DataFetchArgs {
     /// marked partial (DIR/PARTIAL). For CI machines without ../shared/data.
     #[arg(long, value_name = "DIR")]
     pub shared_dir: Option<PathBuf>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -316,9 +329,8 @@ pub struct PushArgs {
     /// The version to push, e.g. v3 [default: the current one].
     #[arg(long)]
     pub version: Option<String>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -422,9 +434,8 @@ pub struct RetrainArgs {
     /// Weight of a feedback example relative to a base example [default: 5].
     #[arg(long, value_name = "W")]
     pub feedback_weight: Option<f64>,
-    /// Print the outcome as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -439,9 +450,8 @@ pub struct RollbackArgs {
 pub struct ModelsArgs {
     #[command(flatten)]
     pub common: Common,
-    /// Print the records as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args)]
@@ -480,7 +490,6 @@ pub struct ReplayArgs {
     /// Characters of each version's decision shown in the table.
     #[arg(long, default_value_t = 90)]
     pub decision_width: usize,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: Output,
 }

@@ -5,7 +5,9 @@
 //! variable); whatever both leave unset falls back to the file, then to the defaults
 //! below. The resolved [`ServeConfig`] is what the rest of the daemon sees.
 
+pub use crate::cli::AuthMode;
 use crate::cli::{Common, KeysFileArgs, LogFormat, ServeArgs};
+pub use crate::rate_limit::default_tiers;
 use crate::retrain::RetrainSettings;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -135,7 +137,8 @@ pub const DEFAULT_AUDIT_SHARE: f64 = 0.01;
 /// Versions the registry keeps by default.
 pub const DEFAULT_KEEP_VERSIONS: usize = 20;
 
-/// The default retrain schedule: Sundays at 03:00 (the plan's weekly retrain).
+/// The default retrain schedule: Sundays at 03:00 UTC, weekly (besides the
+/// feedback trigger).
 pub const DEFAULT_SCHEDULE: &str = "0 0 3 * * Sun";
 
 #[derive(Debug, Default, Deserialize)]
@@ -154,16 +157,6 @@ pub struct LimitsFile {
     pub request_timeout_ms: Option<u64>,
     pub max_connections: Option<usize>,
     pub header_read_timeout_ms: Option<u64>,
-}
-
-/// Whether requests on TCP need an API key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthMode {
-    /// Off on a loopback address, on anywhere else.
-    Auto,
-    On,
-    Off,
 }
 
 /// Request limits.
@@ -237,15 +230,6 @@ impl ServeConfig {
     }
 }
 
-/// The tiers every deployment has; the file may change their quotas or add more.
-pub fn default_tiers() -> BTreeMap<String, u32> {
-    BTreeMap::from([
-        ("free".to_string(), 10),
-        ("standard".to_string(), 600),
-        ("unlimited".to_string(), 0),
-    ])
-}
-
 /// The default data directory: `$XDG_DATA_HOME/sentimentd` (or the platform's).
 pub fn default_data_dir() -> PathBuf {
     dirs::data_dir()
@@ -299,6 +283,29 @@ pub fn load(common: &Common) -> Result<Loaded> {
         .or_else(|| file.data_dir.clone())
         .unwrap_or_else(default_data_dir);
     Ok(Loaded { data_dir, file })
+}
+
+/// The data directory and `[hub]` section for a one-shot command: flags, then the
+/// config file, then the defaults.
+pub fn hub_settings(common: &Common) -> Result<(PathBuf, HubFile)> {
+    let Loaded { data_dir, file } = load(common)?;
+    Ok((data_dir, with_env(file.hub)))
+}
+
+/// `SENTIMENT_HUB_MODEL_REPO`, `SENTIMENT_HUB_DATASET_REPO` and
+/// `SENTIMENT_HUB_BASE_DATASET` over the file's `[hub]` (CI sets repositories this way).
+pub fn with_env(mut hub: HubFile) -> HubFile {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(repo) = var("SENTIMENT_HUB_MODEL_REPO") {
+        hub.model_repo = Some(repo);
+    }
+    if let Some(repo) = var("SENTIMENT_HUB_DATASET_REPO") {
+        hub.dataset_repo = Some(repo);
+    }
+    if let Some(repo) = var("SENTIMENT_HUB_BASE_DATASET") {
+        hub.base_dataset = Some(repo);
+    }
+    hub
 }
 
 /// The keys file of `keys add|list|remove`, as `serve` finds it: the flag or
@@ -406,7 +413,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
                 .or(file.hub.shard_interval)
                 .unwrap_or(DEFAULT_SHARD_INTERVAL),
         ),
-        hub: crate::hub::with_env(HubFile {
+        hub: with_env(HubFile {
             node_id: args.node_id.clone().or(file.hub.node_id),
             ..file.hub
         }),

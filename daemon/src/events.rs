@@ -41,10 +41,12 @@ pub enum Event {
         previous: Option<String>,
         at_unix_ms: i64,
     },
+    /// A degradation alert was raised against `model_version`.
     Alert {
         id: u64,
         rule: String,
         message: String,
+        model_version: String,
         at_unix_ms: i64,
     },
     RetrainProgress {
@@ -107,4 +109,28 @@ pub fn now_unix_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_event_names_the_version_it_is_about() {
+        let event = Event::Alert {
+            id: 3,
+            rule: "confidence_drop".into(),
+            message: "m".into(),
+            model_version: "v2".into(),
+            at_unix_ms: 1,
+        };
+        assert_eq!(event.name(), "alert");
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            serde_json::json!({
+                "type": "alert", "id": 3, "rule": "confidence_drop", "message": "m",
+                "model_version": "v2", "at_unix_ms": 1
+            })
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! (audit items), and each version's share of right answers on them, with a 95%
 //! Wilson score interval, is an unbiased view of how it does on real traffic.
 
-use sentiment_data::store::AuditLabel;
+use sentiment_data::store::{AuditLabel, Store, StoreError};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -70,6 +70,12 @@ pub fn by_version(labels: &[AuditLabel]) -> BTreeMap<String, LiveAccuracy> {
             )
         })
         .collect()
+}
+
+/// Live accuracy of every version, from the store's labelled audit items (blocking:
+/// call it off the async workers).
+pub fn from_store(store: &Store) -> Result<Vec<LiveAccuracy>, StoreError> {
+    Ok(by_version(&store.audit_labels()?).into_values().collect())
 }
 
 /// The live-accuracy alert: the served version's 95% interval lies wholly below the

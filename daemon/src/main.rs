@@ -1,24 +1,47 @@
 //! `sentimentd`: the self-learning sentiment analysis daemon and its one-shot commands.
 
+// The modules in layers: each uses only the layers above it (`python3
+// scripts/module_graph.py` prints the graph and finds no cycle).
+
+// Leaves: flags, events, rules and bookkeeping that need no other module here.
 mod alerts;
-mod api;
 mod auth;
 mod cli;
-mod commands;
-mod config;
 mod datasets;
 mod events;
 mod feedback_guard;
-mod hub;
 mod live_accuracy;
-mod metrics;
 mod progress;
 mod rate_limit;
 mod report;
+
+// Counters, and the retrain job and its gate (data in, a version out).
+mod metrics;
 mod retrain;
-mod server;
+
+// Settings: the config file, the environment and the flags, resolved once.
+mod config;
+
+// The Hugging Face Hub: client settings, shards, what a replica follows.
+mod hub;
+
+// The running daemon: its shared state,
 mod state;
+
+// the hot swap of the served model,
 mod swap;
+
+// the background work (retrains, triggers, polls, alert rules), all stopping at shutdown,
+mod tasks;
+
+// the HTTP API,
+mod api;
+
+// and start-up, listeners and shutdown.
+mod server;
+
+// The one-shot commands.
+mod commands;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -9,6 +9,15 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
+/// The tiers every deployment has; the file may change their quotas or add more.
+pub fn default_tiers() -> BTreeMap<String, u32> {
+    BTreeMap::from([
+        ("free".to_string(), 10),
+        ("standard".to_string(), 600),
+        ("unlimited".to_string(), 0),
+    ])
+}
+
 /// One limiter per tier; keys are key names.
 pub struct RateLimits {
     tiers: BTreeMap<String, Option<DefaultKeyedRateLimiter<String>>>,
@@ -74,7 +83,7 @@ mod tests {
 
     #[test]
     fn free_tier_allows_exactly_its_quota_in_a_burst() {
-        let limits = RateLimits::new(&crate::config::default_tiers());
+        let limits = RateLimits::new(&default_tiers());
         let allowed = (0..50)
             .filter(|_| limits.check("free", "alice") == Verdict::Allowed)
             .count();

@@ -7,7 +7,6 @@ use crate::state::{ServingModel, SharedState};
 use anyhow::{Context, Result};
 use sentiment_data::registry::{version_name, VersionStatus};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Loads `version` and makes it the served model (blocking: call from a blocking
 /// thread). Returns false if it was already being served.
@@ -67,82 +66,7 @@ pub fn raise(state: &SharedState, rule: &str, version: &str, message: String) {
         id: alert.id,
         rule: alert.rule,
         message: alert.message,
+        model_version: alert.model_version,
         at_unix_ms: alert.at_unix_ms,
     });
-}
-
-/// Follows the registry's current pointer, so a promotion or rollback made by another
-/// process (`sentimentd rollback`, `retrain`, later the Hub) is served within a second.
-pub async fn follow_registry(state: SharedState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut shutdown = state.shutdown.subscribe();
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-        let worker = state.clone();
-        let result = tokio::task::spawn_blocking(move || match worker.registry.current()? {
-            Some(version) => swap_to(&worker, version),
-            None => Ok(false),
-        })
-        .await;
-        match result {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::error!("cannot follow the registry: {error:#}"),
-            Err(error) => tracing::error!(%error, "the registry check panicked"),
-        }
-    }
-}
-
-/// The confidence rule, checked every 30 s on the live predictions of the served model.
-pub async fn watch_confidence(state: SharedState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    loop {
-        tick.tick().await;
-        let serving = state.model.load();
-        let Some(reference) = serving
-            .record
-            .evaluations
-            .get("base_test")
-            .map(|r| r.mean_confidence)
-        else {
-            continue;
-        };
-        let (live, samples) = state.recent.average_confidence_for(&serving.version);
-        if samples < alerts::MIN_PREDICTIONS_FOR_CONFIDENCE
-            || state.alerts.is_open("confidence_drop", &serving.version)
-        {
-            continue;
-        }
-        if let Some(message) = alerts::confidence_drop(&serving.version, live, samples, reference) {
-            raise(&state, "confidence_drop", &serving.version, message);
-        }
-    }
-}
-
-/// The live-accuracy rule, checked every 30 s: the served version's audited accuracy
-/// fell below its predecessor's beyond its 95% interval.
-pub async fn watch_live_accuracy(state: SharedState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(30));
-    loop {
-        tick.tick().await;
-        let serving = state.model.load_full();
-        let Some(parent) = serving.record.parent else {
-            continue;
-        };
-        if state.alerts.is_open("live_accuracy_drop", &serving.version) {
-            continue;
-        }
-        let Ok(live) = crate::api::info::live_accuracy(&state).await else {
-            continue;
-        };
-        let find = |name: &str| live.iter().find(|l| l.version == name);
-        let parent_name = sentiment_data::registry::version_name(parent);
-        if let (Some(current), Some(previous)) = (find(&serving.version), find(&parent_name)) {
-            if let Some(message) = crate::live_accuracy::drop_message(current, previous) {
-                raise(&state, "live_accuracy_drop", &serving.version, message);
-            }
-        }
-    }
 }

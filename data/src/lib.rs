@@ -1,8 +1,14 @@
-//! Datasets for the sentiment service: reading labelled text from TSV, CSV, JSON Lines
-//! and Parquet (the Hugging Face Hub layout), writing it back, locating the
-//! train/validation/test files of a dataset directory, stratified splitting and
-//! de-duplication. Everything here is I/O and bookkeeping; the model lives in
-//! `sentiment-core`.
+//! Data for the sentiment service: everything it keeps or reads, none of the maths
+//! (that is `sentiment-core`).
+//!
+//! - Datasets: reading labelled text from TSV, CSV, JSON Lines and Parquet (the
+//!   Hugging Face Hub layout), writing it back, locating the train/validation/test
+//!   files of a dataset directory, stratified splitting and de-duplication.
+//! - [`store`]: the SQLite store of predictions, feedback, the review queue and
+//!   feedback shards.
+//! - [`registry`]: the model registry (versions, records, the current pointer).
+//! - [`hub`]: the Hugging Face Hub client (models, feedback shards, datasets), and a
+//!   Hub-compatible test server behind the `test-support` feature.
 
 mod dedupe;
 mod error;

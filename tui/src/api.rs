@@ -1,7 +1,7 @@
 //! The daemon's wire types, as the console reads them.
 //!
-//! The console talks only the public API (see DESIGN.md: it must not reach into the
-//! daemon's internals), so these are its own copies of the JSON shapes. Every field
+//! The console talks only the public API (docs/ARCHITECTURE.md: it must not reach
+//! into the daemon's internals), so these are its own copies of the JSON shapes. Every field
 //! the console can live without is `#[serde(default)]`: a daemon a version ahead or
 //! behind should degrade a column, not the whole screen.
 
@@ -408,6 +408,18 @@ mod tests {
             r#"{"rule":"accuracy_drop","message":"m","at_unix_ms":1}"#,
         );
         assert!(matches!(e, Some(Event::Alert(Alert { id: None, .. }))));
+        // As the daemon sends it: the version the alert is about comes along.
+        let e = Event::decode(
+            "alert",
+            r#"{"type":"alert","id":3,"rule":"confidence_drop","message":"m","model_version":"v2","at_unix_ms":1}"#,
+        );
+        match e {
+            Some(Event::Alert(a)) => {
+                assert_eq!(a.id, Some(3));
+                assert_eq!(a.model_version.as_deref(), Some("v2"));
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(Event::decode("mystery", r#"{"type":"mystery"}"#), None);
     }
 

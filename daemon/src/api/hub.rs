@@ -2,8 +2,9 @@
 //! than at the next poll interval.
 
 use super::error::{ApiError, ErrorBody};
-use crate::hub::follow::{self, PollReport};
+use crate::hub::follow::PollReport;
 use crate::state::SharedState;
+use crate::tasks::hub_follow;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -19,12 +20,15 @@ use axum::Json;
     )
 )]
 pub async fn poll(State(state): State<SharedState>) -> Result<Json<PollReport>, ApiError> {
-    follow::poll_once(&state).await.map(Json).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "hub_not_configured",
-            "this daemon follows no Hub model repository: set model_repo in the [hub] section \
+    hub_follow::poll_once(&state)
+        .await
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "hub_not_configured",
+                "this daemon follows no Hub model repository: set model_repo in the [hub] section \
              of the config file",
-        )
-    })
+            )
+        })
 }

@@ -177,12 +177,11 @@ pub async fn live_accuracy(
     state: &SharedState,
 ) -> Result<Vec<crate::live_accuracy::LiveAccuracy>, ApiError> {
     let store = state.store.clone();
-    let labels = tokio::task::spawn_blocking(move || store.audit_labels())
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
-    Ok(crate::live_accuracy::by_version(&labels)
-        .into_values()
-        .collect())
+    Ok(
+        tokio::task::spawn_blocking(move || crate::live_accuracy::from_store(&store))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))??,
+    )
 }
 
 async fn prometheus_response(state: &SharedState) -> Result<Response, ApiError> {

@@ -4,8 +4,9 @@
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::alerts::Alert;
-use crate::retrain::runner::{self, RetrainReport};
+use crate::retrain::runner::RetrainReport;
 use crate::state::SharedState;
+use crate::tasks::retrain as runner;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -31,6 +31,10 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The address (set by the listeners as a request extension) a request came from: its IP on TCP, none on the Unix socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
 #[derive(OpenApi)]
 #[openapi(
     info(

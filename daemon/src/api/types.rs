@@ -242,7 +242,7 @@ pub struct BatchResponse {
     pub predictions: Vec<BatchItem>,
 }
 
-/// A correction: either the plan's full form (`text`, `predicted_label`,
+/// A correction: either the full form (`text`, `predicted_label`,
 /// `correct_label`, `confidence`) or `prediction_id` + `correct_label`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

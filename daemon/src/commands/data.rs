@@ -15,7 +15,7 @@ pub fn run(command: DataCommand) -> Result<()> {
 }
 
 fn fetch(args: DataFetchArgs) -> Result<()> {
-    let (data_dir, hub) = crate::hub::settings(&args.common)?;
+    let (data_dir, hub) = crate::config::hub_settings(&args.common)?;
     let hub = HubFile {
         base_dataset: args.repo.clone().or(hub.base_dataset),
         ..hub
@@ -35,7 +35,7 @@ fn fetch(args: DataFetchArgs) -> Result<()> {
             shared.display()
         );
     }
-    if args.json {
+    if args.output.json {
         let value = serde_json::json!({
             "repo": base.repo,
             "commit": base.commit,

@@ -17,7 +17,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let started = Instant::now();
     let report = model.evaluate(&texts, &labels)?;
     let predict_seconds = started.elapsed().as_secs_f64();
-    if args.json {
+    if args.output.json {
         let out = serde_json::json!({
             "model": args.model,
             "data": files,

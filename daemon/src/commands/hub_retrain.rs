@@ -27,7 +27,7 @@ use std::process::ExitCode;
 
 pub fn run(args: RetrainArgs) -> Result<ExitCode> {
     let crate::config::Loaded { data_dir, file } = crate::config::load(&args.common)?;
-    let hub = crate::hub::with_env(file.hub.clone());
+    let hub = crate::config::with_env(file.hub.clone());
     let client = crate::hub::client(&data_dir, &hub)?;
     let model_repo = client.model_repo()?;
     let dataset_repo = client.dataset_repo()?;
@@ -36,7 +36,7 @@ pub fn run(args: RetrainArgs) -> Result<ExitCode> {
         "`retrain --hub` (it pushes a promoted version to {model_repo})"
     ))?;
     let say = |message: String| {
-        if !args.json {
+        if !args.output.json {
             eprintln!("{message}");
         }
     };
@@ -133,7 +133,7 @@ pub fn run(args: RetrainArgs) -> Result<ExitCode> {
         say(line.clone());
         notes.push(line);
     }
-    if args.json {
+    if args.output.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         print_outcome(&outcome);

@@ -71,7 +71,7 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
             first_free: 1,
         },
         &|p| {
-            if !args.json {
+            if !args.output.json {
                 eprintln!("{}: {}", p.stage, p.message);
             }
         },
@@ -79,7 +79,7 @@ pub fn retrain(args: RetrainArgs) -> Result<ExitCode> {
     if let Err(error) = registry.prune(keep_versions) {
         eprintln!("warning: could not prune old model versions: {error}");
     }
-    if args.json {
+    if args.output.json {
         // The API's shape (`POST /admin/retrain?wait=true`): "version": "v9", "message".
         let report = retrain::runner::report(Ok(outcome.clone()), "cli", started);
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -234,7 +234,7 @@ pub fn models(args: ModelsArgs) -> Result<()> {
     let registry = open_registry(&data_dir)?;
     let current = registry.current()?;
     let versions = registry.versions()?;
-    if args.json {
+    if args.output.json {
         let out: Vec<serde_json::Value> = versions
             .iter()
             .map(|r| {

@@ -85,7 +85,7 @@ fn write_one(
 ) -> Result<()> {
     if text.trim().is_empty() {
         let (value, message) = empty_line(line);
-        if args.json {
+        if args.output.json {
             writeln!(out, "{}", serde_json::to_string(&value)?)?;
         } else {
             writeln!(out, "error\t-\t{message}")?;
@@ -94,7 +94,7 @@ fn write_one(
     }
     if args.explain {
         let explanation = model.explain(text, args.top);
-        if args.json {
+        if args.output.json {
             let mut value = api_shape(text, &explanation.prediction);
             value["explanation"] = json!({
                 "towards_positive": explanation.towards_positive,
@@ -109,7 +109,7 @@ fn write_one(
         return Ok(());
     }
     let prediction = model.predict(text);
-    if args.json {
+    if args.output.json {
         writeln!(
             out,
             "{}",

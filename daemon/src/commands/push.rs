@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context, Result};
 use sentiment_data::registry::{parse_version, version_name, Registry};
 
 pub fn push(args: PushArgs) -> Result<()> {
-    let (data_dir, hub) = crate::hub::settings(&args.common)?;
+    let (data_dir, hub) = crate::config::hub_settings(&args.common)?;
     let hub = HubFile {
         model_repo: args.repo.clone().or(hub.model_repo),
         ..hub
@@ -29,7 +29,7 @@ pub fn push(args: PushArgs) -> Result<()> {
     let report = client
         .push_version(&registry, version, current == Some(version))
         .with_context(|| format!("cannot push {}", version_name(version)))?;
-    if args.json {
+    if args.output.json {
         let value = serde_json::json!({
             "repo": report.repo,
             "version": version_name(report.version),
@@ -53,7 +53,7 @@ pub fn push(args: PushArgs) -> Result<()> {
 }
 
 pub fn pull(args: PullArgs) -> Result<()> {
-    let (data_dir, hub) = crate::hub::settings(&args.common)?;
+    let (data_dir, hub) = crate::config::hub_settings(&args.common)?;
     let hub = HubFile {
         model_repo: args.repo.clone().or(hub.model_repo),
         ..hub

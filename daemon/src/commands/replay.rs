@@ -190,7 +190,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     }
 
     let models = daemon.get("/admin/models")?;
-    if args.json {
+    if args.output.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({

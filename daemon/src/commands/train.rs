@@ -56,7 +56,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     save_model(&model, &args.out)?;
     let size = std::fs::metadata(&args.out)?.len();
 
-    if args.json {
+    if args.output.json {
         let out = serde_json::json!({
             "model": args.out,
             "model_bytes": size,

@@ -89,7 +89,7 @@ pub fn run(args: TuneArgs) -> Result<()> {
                 .expect("finite")
         })
         .cloned();
-    if args.json {
+    if args.output.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "results": results, "best": best }))?

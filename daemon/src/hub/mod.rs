@@ -48,29 +48,6 @@ pub fn client(data_dir: &Path, hub: &HubFile) -> Result<HubClient> {
     Ok(HubClient::new(config(data_dir, hub)?)?)
 }
 
-/// The data directory and `[hub]` section for a one-shot command: flags, then the
-/// config file, then the defaults.
-pub fn settings(common: &crate::cli::Common) -> Result<(PathBuf, HubFile)> {
-    let crate::config::Loaded { data_dir, file } = crate::config::load(common)?;
-    Ok((data_dir, with_env(file.hub)))
-}
-
-/// `SENTIMENT_HUB_MODEL_REPO`, `SENTIMENT_HUB_DATASET_REPO` and
-/// `SENTIMENT_HUB_BASE_DATASET` over the file's `[hub]` (CI sets repositories this way).
-pub fn with_env(mut hub: HubFile) -> HubFile {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    if let Some(repo) = var("SENTIMENT_HUB_MODEL_REPO") {
-        hub.model_repo = Some(repo);
-    }
-    if let Some(repo) = var("SENTIMENT_HUB_DATASET_REPO") {
-        hub.dataset_repo = Some(repo);
-    }
-    if let Some(repo) = var("SENTIMENT_HUB_BASE_DATASET") {
-        hub.base_dataset = Some(repo);
-    }
-    hub
-}
-
 /// The Hub side of a running daemon: present when `[hub]` names a model or dataset
 /// repository.
 pub struct HubRuntime {

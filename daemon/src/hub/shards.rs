@@ -14,7 +14,6 @@ use crate::hub::HubRuntime;
 use anyhow::{Context, Result};
 use sentiment_data::hub::{shard_csv, shard_path};
 use sentiment_data::store::Store;
-use std::time::Duration;
 
 /// What one upload round sent.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -58,29 +57,4 @@ pub fn upload_pending(hub: &HubRuntime, store: &Store) -> Result<Uploaded> {
         done.shards.push(shard.path);
     }
     Ok(done)
-}
-
-/// Uploads every `interval` until shutdown. Failures are logged and retried next time.
-pub async fn upload_periodically(state: crate::state::SharedState, interval: Duration) {
-    let mut tick = tokio::time::interval(interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    let mut shutdown = state.shutdown.subscribe();
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-        let worker = state.clone();
-        let result = tokio::task::spawn_blocking(move || match &worker.hub {
-            Some(hub) => upload_pending(hub, &worker.store),
-            None => Ok(Uploaded::default()),
-        })
-        .await;
-        match result {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::warn!("feedback upload failed: {error:#}"),
-            Err(error) => tracing::error!(%error, "the feedback upload panicked"),
-        }
-    }
 }

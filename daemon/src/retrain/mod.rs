@@ -8,7 +8,10 @@
 //! - [`crossfit`]: honest feedback scores and the feedback weight.
 //! - [`gate`]: the decision and its numbers.
 //! - [`job`]: the retrain itself (and version 1).
-//! - [`runner`], [`trigger`], [`schedule`], [`lock`]: the daemon's side.
+//! - [`runner`], [`trigger`], [`schedule`], [`lock`]: what the daemon keeps about
+//!   retraining (running, last report, the trigger's bookkeeping), the schedule's
+//!   check and the one-at-a-time lock. `crate::tasks` starts and drives retrains; this
+//!   module never sees the daemon's state.
 
 pub mod base_data;
 pub mod crossfit;

@@ -9,9 +9,8 @@
 
 use super::settings::RetrainSettings;
 use crate::events::now_unix_ms;
-use crate::state::SharedState;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Debug, Default)]
 struct Waiting {
@@ -77,44 +76,10 @@ impl Trigger {
     }
 }
 
-/// How often the trigger looks.
-const TICK: Duration = Duration::from_millis(250);
-
-/// Starts retrains as feedback makes them due, until shutdown.
-pub async fn run(state: SharedState) {
-    let settings = &state.config.retrain;
-    if !settings.learns_continuously() {
-        tracing::info!("learning from feedback is off (retrain.after_feedback = 0): only the schedule and operators retrain");
-        return;
-    }
-    tracing::info!(
-        after_feedback = settings.after_feedback,
-        quiet_seconds = settings.quiet_seconds,
-        max_delay_seconds = settings.max_delay_seconds,
-        min_interval_seconds = settings.min_interval_seconds,
-        "learning from feedback as it arrives"
-    );
-    let mut shutdown = state.shutdown.subscribe();
-    let mut ticker = tokio::time::interval(TICK);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            _ = shutdown.wait_for(|&stop| stop) => return,
-        }
-        let due = state.retrain.trigger.due(settings);
-        if due.is_some_and(|due| due <= Instant::now()) && !state.retrain.is_running() {
-            let rows = state.retrain.trigger.waiting_rows();
-            tracing::info!(rows, "new feedback: retraining");
-            // A retrain started elsewhere meanwhile is fine: it reads this feedback.
-            let _ = super::runner::start(&state, "feedback");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn settings() -> RetrainSettings {
         RetrainSettings {

@@ -12,6 +12,7 @@
 //!   connection and frees its slot. Slow bodies are bounded by the request timeout.
 //! - Shutdown stops accepting, then lets every connection finish its in-flight request.
 
+use crate::api::ClientAddr;
 use axum::serve::Listener;
 use axum::Router;
 use hyper::body::Incoming;
@@ -24,10 +25,6 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
-
-/// The address a request came from: its IP on TCP, none on the Unix socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
 /// The IP of a listener's peer address.
 pub trait PeerIp {

@@ -1,12 +1,10 @@
 //! The data directory, the operator socket, signals and periodic chores.
 
-use crate::auth::KeyStore;
 use crate::config::ServeConfig;
 use crate::state::SharedState;
 use anyhow::{bail, Context, Result};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::time::Duration;
 
 /// Creates the data directory and the socket's directory, owner-only (0700): the
 /// socket's permissions are the operator's credential, so nobody else may even reach it.
@@ -86,38 +84,4 @@ pub async fn watch_signals(state: SharedState) {
     };
     tracing::info!(signal = name, "shutting down: finishing in-flight requests");
     let _ = state.shutdown.send(true);
-}
-
-/// Picks up `sentimentd keys add/remove` without a restart.
-pub async fn reload_keys_when_changed(state: SharedState) {
-    let path = state.config.keys_file.clone();
-    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let mut last = modified(&path);
-    let mut tick = tokio::time::interval(Duration::from_secs(2));
-    loop {
-        tick.tick().await;
-        let now = modified(&path);
-        if now == last {
-            continue;
-        }
-        last = now;
-        match KeyStore::load(&path) {
-            Ok(keys) => {
-                tracing::info!(keys = keys.len(), file = %path.display(), "reloaded API keys");
-                state.keys.store(std::sync::Arc::new(keys));
-            }
-            Err(error) => {
-                tracing::error!(%error, "the keys file changed but cannot be read; keeping the old keys")
-            }
-        }
-    }
-}
-
-/// Keeps the rate limiter's per-key state from growing without bound.
-pub async fn prune_rate_limits(state: SharedState) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        state.limits.prune();
-    }
 }

@@ -191,18 +191,24 @@ async fn serve(
     );
 
     tokio::spawn(listeners::watch_signals(state.clone()));
-    tokio::spawn(listeners::reload_keys_when_changed(state.clone()));
-    tokio::spawn(listeners::prune_rate_limits(state.clone()));
-    tokio::spawn(crate::swap::follow_registry(state.clone()));
-    tokio::spawn(crate::swap::watch_confidence(state.clone()));
-    tokio::spawn(crate::swap::watch_live_accuracy(state.clone()));
-    tokio::spawn(crate::retrain::trigger::run(state.clone()));
+    tokio::spawn(crate::tasks::housekeeping::reload_keys_when_changed(
+        state.clone(),
+    ));
+    tokio::spawn(crate::tasks::housekeeping::prune_rate_limits(state.clone()));
+    tokio::spawn(crate::tasks::follow_registry::follow_registry(
+        state.clone(),
+    ));
+    tokio::spawn(crate::tasks::alert_rules::watch_confidence(state.clone()));
+    tokio::spawn(crate::tasks::alert_rules::watch_live_accuracy(
+        state.clone(),
+    ));
+    tokio::spawn(crate::tasks::feedback_trigger::run(state.clone()));
     if let Some(hub) = &state.hub {
         let repos = &hub.client.config();
         match (&repos.model_repo, state.config.hub_poll_interval) {
             (Some(repo), Some(interval)) => {
                 tracing::info!(%repo, seconds = interval.as_secs(), "following the Hub's model repository");
-                tokio::spawn(crate::hub::follow::poll_periodically(
+                tokio::spawn(crate::tasks::hub_follow::poll_periodically(
                     state.clone(),
                     interval,
                 ));
@@ -215,7 +221,7 @@ async fn serve(
         if let Some(repo) = &repos.dataset_repo {
             tracing::info!(%repo, node_id = %hub.node_id, "uploading feedback shards to the Hub");
             if let Some(interval) = state.config.hub_shard_interval {
-                tokio::spawn(crate::hub::shards::upload_periodically(
+                tokio::spawn(crate::tasks::hub_upload::upload_periodically(
                     state.clone(),
                     interval,
                 ));
@@ -224,7 +230,7 @@ async fn serve(
     }
     // Kept alive until the listeners close.
     let _scheduler = match &state.config.retrain_schedule {
-        Some(expression) => Some(crate::retrain::schedule::start(state.clone(), expression).await?),
+        Some(expression) => Some(crate::tasks::schedule::start(state.clone(), expression).await?),
         None => {
             tracing::info!("scheduled retraining is off");
             None
