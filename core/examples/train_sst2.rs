@@ -3,29 +3,15 @@
 //! ../shared/data/sst2 [runs]`. The directory holds `train.tsv` and `validation.tsv`
 //! (`sentence<TAB>label` lines after a header).
 
-use sentiment_core::{train, Label, TrainConfig, TrainProgress};
+mod common;
+
+use common::read_tsv as read;
+use sentiment_core::{train, TrainConfig, TrainProgress};
 use std::time::Instant;
 
 // The same allocator as `sentimentd`, so that timings here match its `train`.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn read(path: &str) -> (Vec<String>, Vec<Label>) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut texts = Vec::new();
-    let mut labels = Vec::new();
-    for line in text.lines().skip(1) {
-        let Some((sentence, label)) = line.rsplit_once('\t') else {
-            continue;
-        };
-        let Some(label) = label.trim().parse().ok().and_then(Label::from_index) else {
-            continue;
-        };
-        texts.push(sentence.to_string());
-        labels.push(label);
-    }
-    (texts, labels)
-}
 
 fn main() {
     let mut args = std::env::args().skip(1);

@@ -1,28 +1,14 @@
 //! Times the fits of a retrain's cross-fitting on SST-2 plus 1,000 review sentences:
 //! cold fits against fits warm-started from a neighbouring fold.
 //! `cargo run --release --example warm_fits -- ../shared/data`
-use sentiment_core::{Label, PreparedTexts, TrainConfig};
+mod common;
+
+use common::read_tsv as read;
+use sentiment_core::{PreparedTexts, TrainConfig};
 use std::time::Instant;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn read(path: &str) -> (Vec<String>, Vec<Label>) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut texts = Vec::new();
-    let mut labels = Vec::new();
-    for line in text.lines().skip(1) {
-        let Some((sentence, label)) = line.rsplit_once('\t') else {
-            continue;
-        };
-        let Some(label) = label.trim().parse().ok().and_then(Label::from_index) else {
-            continue;
-        };
-        texts.push(sentence.to_string());
-        labels.push(label);
-    }
-    (texts, labels)
-}
 
 fn main() {
     let dir = std::env::args()
