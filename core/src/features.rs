@@ -286,27 +286,29 @@ fn smoothed_idf(n_docs: usize, df: u32) -> f32 {
     (((1 + n_docs) as f64 / (1 + df) as f64).ln() + 1.0) as f32
 }
 
-impl TfidfVectorizer {
-    /// Fits the vocabulary on `texts` and returns it with the texts' TF-IDF matrix.
-    pub fn fit_transform<S: AsRef<str> + Sync>(
-        texts: &[S],
-        config: &VectorizerConfig,
-    ) -> (TfidfVectorizer, CsrMatrix) {
-        let normalised: Vec<String> = texts
-            .par_iter()
-            .map(|t| {
-                let mut s = String::new();
-                normalise_into(t.as_ref(), &mut s);
-                s
-            })
-            .collect();
+/// Every text's document frequencies and token codes, in one numbering of tokens for
+/// the whole training set (phase 2 of [`TfidfVectorizer::fit_transform`]).
+struct Counts<'a> {
+    /// Token names by merged id (borrowed from the normalised texts).
+    token_names: Vec<&'a str>,
+    /// Document frequency by token code (`id << 1 | negated`).
+    unigram_df: Vec<u32>,
+    /// Document frequency by bigram key.
+    bigram_df: FxHashMap<u64, u32>,
+    /// Every text's token codes, back to back, and where each text starts (with a
+    /// final end).
+    codes: Vec<u32>,
+    offsets: Vec<usize>,
+}
 
-        // Tokenise, intern and count document frequencies shard by shard in parallel,
-        // then merge the shards' vocabularies and counts (a text lies in one shard, so
-        // summing per-shard document frequencies counts each text once). The merged
-        // token numbering depends on the shard layout, but nothing after selection
-        // does: features are ordered by (df, n-gram name), a total order.
-        let shard_len = texts
+impl<'a> Counts<'a> {
+    /// Tokenises, interns and counts document frequencies shard by shard in parallel,
+    /// then merges the shards' vocabularies and counts (a text lies in one shard, so
+    /// summing per-shard document frequencies counts each text once). The merged
+    /// token numbering depends on the shard layout, but nothing after selection does:
+    /// features are ordered by (df, n-gram), a total order.
+    fn gather(normalised: &'a [String], config: &VectorizerConfig) -> Counts<'a> {
+        let shard_len = normalised
             .len()
             .div_ceil(rayon::current_num_threads().max(1))
             .max(1);
@@ -354,24 +356,42 @@ impl TfidfVectorizer {
             .zip(&to_global)
             .map(|(shard, map)| shard.codes.iter().map(|&c| global_code(map, c)).collect())
             .collect();
-        let mut all_codes: Vec<u32> = Vec::with_capacity(shard_codes.iter().map(Vec::len).sum());
-        let mut doc_offsets = Vec::with_capacity(texts.len() + 1);
-        doc_offsets.push(0usize);
-        for (shard, codes) in shards.iter().zip(&shard_codes) {
-            let base = all_codes.len();
-            doc_offsets.extend(shard.offsets[1..].iter().map(|o| base + o));
-            all_codes.extend_from_slice(codes);
+        let mut codes: Vec<u32> = Vec::with_capacity(shard_codes.iter().map(Vec::len).sum());
+        let mut offsets = Vec::with_capacity(normalised.len() + 1);
+        offsets.push(0usize);
+        for (shard, shard_codes) in shards.iter().zip(&shard_codes) {
+            let base = codes.len();
+            offsets.extend(shard.offsets[1..].iter().map(|o| base + o));
+            codes.extend_from_slice(shard_codes);
         }
-        drop(shard_codes);
-        let doc = |d: usize| &all_codes[doc_offsets[d]..doc_offsets[d + 1]];
-        let n_docs = texts.len();
+        Counts {
+            token_names,
+            unigram_df,
+            bigram_df,
+            codes,
+            offsets,
+        }
+    }
 
-        // Select: frequent enough, the most frequent first, in a total order so the
-        // result does not depend on hash-map order.
-        let mut candidates: Vec<(u32, Ngram)> = unigram_df
+    fn n_docs(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// Text `d`'s token codes.
+    fn doc(&self, d: usize) -> &[u32] {
+        &self.codes[self.offsets[d]..self.offsets[d + 1]]
+    }
+
+    /// The features to keep with their document frequencies: frequent enough, the
+    /// most frequent first, at most `max_features`, in a total order so the result
+    /// does not depend on hash-map order.
+    fn select(&self, config: &VectorizerConfig) -> Vec<(u32, Ngram)> {
+        let min_df = config.min_df.max(1);
+        let mut candidates: Vec<(u32, Ngram)> = self
+            .unigram_df
             .iter()
             .enumerate()
-            .filter(|(_, &df)| df >= config.min_df.max(1))
+            .filter(|(_, &df)| df >= min_df)
             .map(|(code, &df)| {
                 (
                     df,
@@ -382,9 +402,9 @@ impl TfidfVectorizer {
                 )
             })
             .chain(
-                bigram_df
+                self.bigram_df
                     .iter()
-                    .filter(|(_, &df)| df >= config.min_df.max(1))
+                    .filter(|(_, &df)| df >= min_df)
                     .map(|(&key, &df)| {
                         let ngram = Ngram {
                             first: (key >> 32) as u32,
@@ -406,58 +426,108 @@ impl TfidfVectorizer {
             )
         });
         candidates.truncate(config.max_features);
+        candidates
+    }
+}
 
-        // Renumber the tokens the kept features use, in order of first use.
-        let mut new_token_id = vec![MISSING; token_names.len()];
+/// The kept features in the vocabulary's own token numbering, with their idf, and
+/// the lookups from the merged numbering to feature ids (phase 4 of
+/// [`TfidfVectorizer::fit_transform`]).
+struct Selected {
+    tokens: Vec<String>,
+    features: Vec<Ngram>,
+    idf: Vec<f32>,
+    /// Feature id by merged unigram code (`MISSING` when not kept).
+    by_unigram: Vec<u32>,
+    /// Feature id by merged bigram key.
+    by_bigram: FxHashMap<u64, u32>,
+}
+
+impl Selected {
+    /// Renumbers the tokens the kept features use, in order of first use.
+    fn new(candidates: &[(u32, Ngram)], counts: &Counts<'_>) -> Selected {
+        let mut new_token_id = vec![MISSING; counts.token_names.len()];
         let mut tokens: Vec<String> = Vec::new();
         let mut renumber = |code: u32| {
             let old = (code >> 1) as usize;
             if new_token_id[old] == MISSING {
                 new_token_id[old] = tokens.len() as u32;
-                tokens.push(token_names[old].to_string());
+                tokens.push(counts.token_names[old].to_string());
             }
             (new_token_id[old] << 1) | (code & 1)
         };
         let mut features = Vec::with_capacity(candidates.len());
         let mut idf = Vec::with_capacity(candidates.len());
-        let mut old_unigram = vec![MISSING; token_names.len() * 2];
-        let mut old_bigram: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut by_unigram = vec![MISSING; counts.token_names.len() * 2];
+        let mut by_bigram: FxHashMap<u64, u32> = FxHashMap::default();
         for (feature_id, (df, ngram)) in candidates.iter().enumerate() {
             match ngram.second {
-                None => old_unigram[ngram.first as usize] = feature_id as u32,
+                None => by_unigram[ngram.first as usize] = feature_id as u32,
                 Some(second) => {
-                    old_bigram.insert(bigram_key(ngram.first, second), feature_id as u32);
+                    by_bigram.insert(bigram_key(ngram.first, second), feature_id as u32);
                 }
             }
             features.push(Ngram {
                 first: renumber(ngram.first),
                 second: ngram.second.map(&mut renumber),
             });
-            idf.push(smoothed_idf(n_docs, *df));
+            idf.push(smoothed_idf(counts.n_docs(), *df));
         }
+        Selected {
+            tokens,
+            features,
+            idf,
+            by_unigram,
+            by_bigram,
+        }
+    }
 
-        // The training matrix, straight from the codes (no second tokenising pass).
-        let matrix = CsrMatrix::from_rows_par(n_docs, features.len(), |d, row, ids| {
+    /// The training matrix, straight from the codes (no second tokenising pass).
+    fn matrix(&self, counts: &Counts<'_>, config: &VectorizerConfig) -> CsrMatrix {
+        CsrMatrix::from_rows_par(counts.n_docs(), self.features.len(), |d, row, ids| {
             collect_features(
-                doc(d),
+                counts.doc(d),
                 config.bigrams,
-                |c| old_unigram[c as usize],
+                |c| self.by_unigram[c as usize],
                 |a, b| {
-                    old_bigram
+                    self.by_bigram
                         .get(&bigram_key(a, b))
                         .copied()
                         .unwrap_or(MISSING)
                 },
                 ids,
             );
-            weigh(ids, &idf, config.sublinear_tf, row);
-        });
+            weigh(ids, &self.idf, config.sublinear_tf, row);
+        })
+    }
+}
 
+impl TfidfVectorizer {
+    /// Fits the vocabulary on `texts` and returns it with the texts' TF-IDF matrix,
+    /// in five phases: normalise every text; count document frequencies (in parallel
+    /// shards, merged); select the features; renumber their tokens; build the matrix
+    /// from the codes counted in phase 2.
+    pub fn fit_transform<S: AsRef<str> + Sync>(
+        texts: &[S],
+        config: &VectorizerConfig,
+    ) -> (TfidfVectorizer, CsrMatrix) {
+        let normalised: Vec<String> = texts
+            .par_iter()
+            .map(|t| {
+                let mut s = String::new();
+                normalise_into(t.as_ref(), &mut s);
+                s
+            })
+            .collect();
+        let counts = Counts::gather(&normalised, config);
+        let candidates = counts.select(config);
+        let selected = Selected::new(&candidates, &counts);
+        let matrix = selected.matrix(&counts, config);
         let state = VectorizerState {
             config: config.clone(),
-            tokens,
-            features,
-            idf,
+            tokens: selected.tokens,
+            features: selected.features,
+            idf: selected.idf,
         };
         let vectorizer =
             TfidfVectorizer::from_state(state).expect("a freshly fitted vocabulary is consistent");
