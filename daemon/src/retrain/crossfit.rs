@@ -200,9 +200,17 @@ fn fold_chain(
             .map(|&i| prepared.p_positive(n_base + i, fit))
             .collect()
     };
-    if members.is_empty() || members.len() == folds.len() {
-        // Nothing to score, or no other fold holds feedback: this fold's model is the
-        // base-only one, whatever the weight.
+    if members.is_empty() {
+        return Ok(FoldChain {
+            p_positive: vec![Vec::new(); n_weights],
+            fits_by_weight: vec![None; n_weights],
+            fits: 0,
+            iterations: 0,
+        });
+    }
+    if members.len() == folds.len() {
+        // No other fold holds feedback: this fold's model is the base-only one,
+        // whatever the weight.
         let Some(base_only) = base_only else {
             return Err(TrainError::OneClass(one_class(labels, n_base)));
         };
@@ -372,6 +380,30 @@ mod tests {
             "no base-only fit"
         );
         assert!(fit.nearest_fit.is_some());
+    }
+
+    #[test]
+    fn an_empty_fold_needs_no_model_even_without_a_base_only_one() {
+        let mut texts: Vec<String> = vec!["a terrible film".into(), "boring and dull".into()];
+        let mut labels = vec![Label::Negative, Label::Negative];
+        let n_base = texts.len();
+        // One positive text in fold 0 and one in fold 1; fold 2 stays empty.
+        for fold in [0, 1] {
+            let text = (0..)
+                .map(|i| format!("tasty dish {i}"))
+                .find(|t| fold_of(t, 3) == fold)
+                .unwrap();
+            texts.push(text);
+            labels.push(Label::Positive);
+        }
+        let folds: Vec<usize> = texts[n_base..].iter().map(|t| fold_of(t, 3)).collect();
+        assert_eq!(folds, [0, 1]);
+        let config = TrainConfig::default();
+        let prepared = PreparedTexts::new(&texts, &config.vectorizer).unwrap();
+        let settings = RetrainSettings::default();
+        let fit = cross_fit(&prepared, &labels, n_base, &folds, &settings, &config).unwrap();
+        assert_eq!(fit.fits, 2 * settings.feedback_weights.len());
+        assert_eq!(fit.p_positive.len(), 2);
     }
 
     #[test]
