@@ -9,10 +9,6 @@ use common::read_tsv as read;
 use sentiment_core::{train, TrainConfig, TrainProgress};
 use std::time::Instant;
 
-// The same allocator as `sentimentd`, so that timings here match its `train`.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let dir = args.next().unwrap_or_else(|| "../shared/data/sst2".into());

@@ -7,9 +7,6 @@ use common::read_tsv as read;
 use sentiment_core::{PreparedTexts, TrainConfig};
 use std::time::Instant;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let dir = std::env::args()
         .nth(1)

@@ -20,6 +20,6 @@ pub use logreg::{Design, LinearModel, LogisticConfig};
 pub use metrics::{evaluate, EvaluationReport};
 pub use model::{Contribution, Explanation, ModelMetadata, Prediction, SentimentModel};
 pub use train::{
-    containment_groups, cross_validate, train, PreparedFit, PreparedTexts, TrainConfig, TrainError,
-    TrainProgress,
+    containment_groups, cross_validate, train, PreparedFit, PreparedTexts, RowScorer, TrainConfig,
+    TrainError, TrainProgress,
 };

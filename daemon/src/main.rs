@@ -16,6 +16,7 @@ mod rate_limit;
 mod report;
 
 // Counters, and the retrain job and its gate (data in, a version out).
+mod memory;
 mod metrics;
 mod retrain;
 
@@ -47,12 +48,11 @@ use clap::Parser;
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
-/// mimalloc rather than the system allocator: training builds and drops many
-/// vocabulary-sized buffers across rayon's threads, and with glibc's allocator the
-/// whole `train` command took about a fifth longer on SST-2 (its pages are handed back
-/// and faulted in again). Serving is unaffected either way.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// The system allocator (glibc), not mimalloc, which this daemon used before: with the
+// same code, `train` on SST-2 peaked at 164-189 MiB resident under mimalloc against
+// 72-76 MiB under glibc, for the same train_seconds (0.59 s cold, medians of 5), and
+// a daemon that had retrained 20 times sat at 151-241 MiB against 54-64 MiB (glibc,
+// with `memory::release_free_memory` after each retrain). See bench/memory.py.
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

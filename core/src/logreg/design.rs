@@ -2,11 +2,10 @@
 //! that fit it.
 
 use super::merge::merge_proportional_columns;
-use super::objective::{CacheState, CachedObjective, Objective, CHUNK};
+use super::objective::{CacheState, CachedObjective, Objective};
 use super::{FitError, FitReport, LinearModel, LogisticConfig};
 use crate::dense::ParamVector;
 use crate::sparse::CsrMatrix;
-use rayon::prelude::*;
 use smartcore::optimization::first_order::lbfgs::LBFGS;
 use smartcore::optimization::first_order::FirstOrderOptimizer;
 use smartcore::optimization::line_search::Backtracking;
@@ -32,8 +31,8 @@ pub struct Design {
 impl Design {
     pub fn new(x: &CsrMatrix) -> Design {
         let x_t = x.transpose();
-        match merge_proportional_columns(x, &x_t) {
-            Some(merged) => {
+        match merge_proportional_columns(x, x_t) {
+            Ok(merged) => {
                 let mut members = vec![0u32; merged.x.n_cols];
                 merged
                     .expansion
@@ -46,7 +45,7 @@ impl Design {
                     members,
                 }
             }
-            None => Design {
+            Err(x_t) => Design {
                 expansion: (0..x.n_cols as u32).map(|k| (k, 1.0)).collect(),
                 members: vec![1; x.n_cols],
                 x: x.clone(),
@@ -98,14 +97,18 @@ impl Design {
             }
         }
         let group_scale = column_scale.map(|r| self.group_scale(r));
-        let (x, x_t) = match &group_scale {
-            Some(scale) => {
-                let (x, x_t) = self.scaled(scale);
-                (Cow::Owned(x), Cow::Owned(x_t))
-            }
-            None => (Cow::Borrowed(&self.x), Cow::Borrowed(&self.x_t)),
-        };
-        let objective = Objective::with_transpose(x, Some(x_t), targets, weights, config.c)?;
+        let mut objective = Objective::with_transpose(
+            Cow::Borrowed(&self.x),
+            Some(Cow::Borrowed(&self.x_t)),
+            targets,
+            weights,
+            config.c,
+        )?;
+        // The merged columns scaled by s_g inside the objective: no scaled copies of
+        // the matrix and its transpose per fit (15 MB each on SST-2).
+        if let Some(scale) = &group_scale {
+            objective = objective.with_column_scale(scale);
+        }
         // Diagonal (Jacobi) preconditioning: optimise over v with w_j = v_j / sqrt(H_jj),
         // H the Hessian. Feature frequencies span orders of magnitude, so its diagonal
         // does too, and L-BFGS started from the identity spends many iterations learning
@@ -158,6 +161,57 @@ impl Design {
         ))
     }
 
+    /// Rows of the design.
+    pub fn n_rows(&self) -> usize {
+        self.x.n_rows()
+    }
+
+    /// `start + sum_i row_weights[i] x_ik` for every original column `k`, from the
+    /// merged columns (`x_k = a_k m_g`). A column that merged with no other is summed
+    /// row by row from `start`, as over the original matrix, to the same bits.
+    pub fn column_sums(&self, row_weights: &[f64], start: f64) -> Vec<f64> {
+        let merged: Vec<f64> = (0..self.x_t.n_rows())
+            .map(|g| {
+                let (rows, values) = self.x_t.row(g);
+                let from = if self.members[g] == 1 { start } else { 0.0 };
+                rows.iter().zip(values).fold(from, |sum, (&i, &v)| {
+                    sum + v as f64 * row_weights[i as usize]
+                })
+            })
+            .collect();
+        self.expansion
+            .iter()
+            .map(|&(g, a)| {
+                let g = g as usize;
+                if self.members[g] == 1 {
+                    merged[g]
+                } else {
+                    start + a * merged[g]
+                }
+            })
+            .collect()
+    }
+
+    /// The weight of each merged column that gives row margins equal to `weights` over
+    /// the original columns: `u_g = sum_k a_k w_k` over the members of `g`.
+    pub fn merged_weights(&self, weights: &[f32]) -> Vec<f32> {
+        let mut merged = vec![0.0f64; self.x.n_cols];
+        for (&(g, a), &w) in self.expansion.iter().zip(weights) {
+            merged[g as usize] += a * w as f64;
+        }
+        merged.into_iter().map(|u| u as f32).collect()
+    }
+
+    /// `x_i . u` for merged weights `u` (see [`Design::merged_weights`]), in `f32` as a
+    /// model's own margin is.
+    pub fn row_dot_merged(&self, i: usize, merged_weights: &[f32]) -> f32 {
+        let (cols, values) = self.x.row(i);
+        cols.iter()
+            .zip(values)
+            .map(|(&g, &v)| v * merged_weights[g as usize])
+            .sum()
+    }
+
     /// `s_g` of every merged column under the column scale `r`.
     fn group_scale(&self, r: &[f64]) -> Vec<f64> {
         let mut sums = vec![0.0f64; self.x.n_cols];
@@ -171,37 +225,6 @@ impl Design {
             .zip(&self.members)
             .map(|((&sum, &lone), &members)| if members == 1 { lone } else { sum.sqrt() })
             .collect()
-    }
-
-    /// The merged matrix and its transpose with merged column `g` multiplied by
-    /// `scale[g]`.
-    fn scaled(&self, scale: &[f64]) -> (CsrMatrix, CsrMatrix) {
-        let mut x = self.x.clone();
-        x.values
-            .par_chunks_mut(CHUNK * 16)
-            .zip(x.indices.par_chunks(CHUNK * 16))
-            .for_each(|(values, cols)| {
-                for (v, &c) in values.iter_mut().zip(cols) {
-                    *v = (*v as f64 * scale[c as usize]) as f32;
-                }
-            });
-        let mut x_t = self.x_t.clone();
-        let indptr = &x_t.indptr;
-        let mut rest: &mut [f32] = &mut x_t.values;
-        let mut rows: Vec<(usize, &mut [f32])> = Vec::with_capacity(indptr.len() - 1);
-        for g in 0..indptr.len() - 1 {
-            let (row, tail) = rest.split_at_mut(indptr[g + 1] - indptr[g]);
-            rows.push((g, row));
-            rest = tail;
-        }
-        rows.par_iter_mut()
-            .with_min_len(CHUNK)
-            .for_each(|(g, row)| {
-                let s = scale[*g];
-                row.iter_mut().for_each(|v| *v = (*v as f64 * s) as f32);
-            });
-        drop(rows);
-        (x, x_t)
     }
 
     /// The weight of original column `k` per unit of its merged column's weight `u_g`:

@@ -33,8 +33,13 @@ pub(super) struct MergedColumns {
 /// far more than this.
 const SAME_PROFILE: f64 = 1e-6;
 
-/// Finds the groups of proportional columns; `None` when there are none.
-pub(super) fn merge_proportional_columns(x: &CsrMatrix, x_t: &CsrMatrix) -> Option<MergedColumns> {
+/// Finds the groups of proportional columns of `x`, given its transpose; when there
+/// are none, the transpose back. The transpose is dropped as soon as the merged one is
+/// built, before the merged rows are: one matrix less at the peak.
+pub(super) fn merge_proportional_columns(
+    x: &CsrMatrix,
+    x_t: CsrMatrix,
+) -> Result<MergedColumns, CsrMatrix> {
     let n_cols = x.n_cols;
     let norms: Vec<f64> = (0..n_cols)
         .into_par_iter()
@@ -109,7 +114,7 @@ pub(super) fn merge_proportional_columns(x: &CsrMatrix, x_t: &CsrMatrix) -> Opti
     }
     let n_groups = group_reps.len();
     if n_groups == n_cols {
-        return None;
+        return Err(x_t);
     }
     let mut group_norms = vec![0.0f64; n_groups];
     for j in 0..n_cols {
@@ -136,6 +141,7 @@ pub(super) fn merge_proportional_columns(x: &CsrMatrix, x_t: &CsrMatrix) -> Opti
                 .map(|(&i, &v)| (i, merged_value(g, v))),
         );
     });
+    drop(x_t);
     // The rows keep each group's representative only. Groups are numbered in the order
     // of their representatives' columns, so the rows stay sorted: no transposing back.
     let merged = CsrMatrix::from_rows_par(x.n_rows(), n_groups, |i, entries, &mut ()| {
@@ -156,7 +162,7 @@ pub(super) fn merge_proportional_columns(x: &CsrMatrix, x_t: &CsrMatrix) -> Opti
             (g, factor)
         })
         .collect();
-    Some(MergedColumns {
+    Ok(MergedColumns {
         x: merged,
         x_t: merged_t,
         expansion,

@@ -34,6 +34,10 @@ pub struct Objective<'a> {
     /// Example weights divided by their sum.
     pub(super) scaled_weights: Vec<f64>,
     pub(super) lambda: f64,
+    /// `s_j` of every column: the objective is that of `X diag(s)`, without a scaled
+    /// copy of `X` (or of its transpose) per fit. `z = X (s * w) + b`, and the gradient
+    /// is `s * (X^T r) + lambda w`. None: every `s_j` is 1.
+    pub(super) column_scale: Option<&'a [f64]>,
 }
 
 /// Buffers one evaluation needs, kept between evaluations.
@@ -41,6 +45,8 @@ pub struct Objective<'a> {
 pub(super) struct Workspace {
     /// The unscaled parameters `[w..., b]` (preconditioned evaluations only).
     pub(super) params: Vec<f64>,
+    /// `s * w`, the weights of the unscaled columns (column-scaled objectives only).
+    pub(super) effective: Vec<f64>,
     /// `s_i (sigmoid(z_i) - y_i)` per row.
     pub(super) residuals: Vec<f64>,
     /// One partial sum per chunk.
@@ -72,7 +78,30 @@ impl<'a> Objective<'a> {
             targets,
             scaled_weights: weights.iter().map(|w| w / total).collect(),
             lambda: 1.0 / (c * total),
+            column_scale: None,
         })
+    }
+
+    /// The objective of `X diag(scale)`: column `j` multiplied by `scale[j]`.
+    pub(super) fn with_column_scale(self, scale: &'a [f64]) -> Self {
+        assert_eq!(scale.len(), self.x.n_cols, "one scale per column");
+        Objective {
+            column_scale: Some(scale),
+            ..self
+        }
+    }
+
+    /// The weights `s * w` that multiply the unscaled columns, in `buffer` when there
+    /// is a column scale.
+    fn effective<'w>(&self, w: &'w [f64], buffer: &'w mut Vec<f64>) -> &'w [f64] {
+        match self.column_scale {
+            Some(scale) => {
+                buffer.clear();
+                buffer.extend(w.iter().zip(scale).map(|(w, s)| w * s));
+                buffer
+            }
+            None => w,
+        }
     }
 
     /// Refuses inputs no objective can be made of; returns the total example weight.
@@ -114,10 +143,13 @@ impl<'a> Objective<'a> {
     /// The diagonal of the objective's Hessian at `params` (`[w..., b]`, unscaled):
     /// `lambda + sum_i c_i x_ij^2` for weight `j` and `sum_i c_i` for the intercept,
     /// where `c_i = s_i p_i (1 - p_i)` is row `i`'s curvature. At zero every `p_i` is
-    /// 1/2, so there it is `lambda + (1/4) sum_i s_i x_ij^2`.
+    /// 1/2, so there it is `lambda + (1/4) sum_i s_i x_ij^2`. A column scale `d_j`
+    /// multiplies column `j`'s sum by `d_j^2`.
     pub(super) fn hessian_diagonal_at(&self, params: &[f64]) -> Vec<f64> {
         let n_features = self.x.n_cols;
         let (w, b) = (&params[..n_features], params[n_features]);
+        let mut buffer = Vec::new();
+        let w = self.effective(w, &mut buffer);
         let curvature: Vec<f64> = (0..self.x.n_rows())
             .into_par_iter()
             .with_min_len(CHUNK)
@@ -136,7 +168,8 @@ impl<'a> Objective<'a> {
                     .zip(values)
                     .map(|(&i, &v)| curvature[i as usize] * (v as f64) * (v as f64))
                     .sum();
-                self.lambda + sum
+                let d = self.column_scale.map_or(1.0, |scale| scale[j]);
+                self.lambda + d * d * sum
             })
             .collect();
         diagonal.push(curvature.iter().sum());
@@ -177,8 +210,10 @@ impl<'a> Objective<'a> {
         let Workspace {
             residuals,
             partials,
+            effective,
             ..
         } = workspace;
+        let w_effective = self.effective(w, effective);
         residuals.resize(n_rows, 0.0);
         partials.resize(n_rows.div_ceil(CHUNK).max(n_features.div_ceil(CHUNK)), 0.0);
 
@@ -192,7 +227,7 @@ impl<'a> Objective<'a> {
                 let mut loss = 0.0;
                 for (k, r) in residuals.iter_mut().enumerate() {
                     let i = first + k;
-                    let z = self.x.row_dot(i, w) + b;
+                    let z = self.x.row_dot(i, w_effective) + b;
                     let (s, y) = (self.scaled_weights[i], self.targets[i]);
                     let (softplus, sigmoid) = softplus_and_sigmoid(z);
                     *r = s * (sigmoid - y);
@@ -213,7 +248,8 @@ impl<'a> Objective<'a> {
                 let mut penalty = 0.0;
                 for (k, g) in gradient.iter_mut().enumerate() {
                     let j = first + k;
-                    *g = self.x_t.row_dot(j, residuals) + self.lambda * w[j];
+                    let d = self.column_scale.map_or(1.0, |scale| scale[j]);
+                    *g = d * self.x_t.row_dot(j, residuals) + self.lambda * w[j];
                     penalty += w[j] * w[j];
                 }
                 *partial = penalty;

@@ -287,9 +287,11 @@ fn scaled_gradient_matches_finite_differences() {
 #[test]
 fn merging_proportional_columns_is_an_isometry() {
     let (x, y, s) = problem(60, 10, 5);
-    assert!(merge_proportional_columns(&x, &x.transpose()).is_none());
+    assert!(merge_proportional_columns(&x, x.transpose()).is_err());
     let x = with_proportional_columns(&x, 4, -2.5);
-    let merged = merge_proportional_columns(&x, &x.transpose()).expect("columns to merge");
+    let Ok(merged) = merge_proportional_columns(&x, x.transpose()) else {
+        panic!("columns to merge")
+    };
     // 4 copies merge with their originals, the row-0 column with nothing (row 0's
     // other columns also occur elsewhere).
     assert_eq!(merged.x.n_cols, x.n_cols - 4);
@@ -397,4 +399,40 @@ fn bad_inputs_are_refused() {
         fit(&x, &y, &s, &bad_c, &none).unwrap_err(),
         FitError::BadC(0.0)
     );
+}
+
+#[test]
+fn column_sums_and_row_margins_from_merged_columns_match_the_original_matrix() {
+    let (x, _, s) = problem(80, 12, 21);
+    let x = with_proportional_columns(&x, 3, -1.5);
+    let design = Design::new(&x);
+    assert!(design.x.n_cols < x.n_cols, "some columns merge");
+    let sums = design.column_sums(&s, 0.25);
+    let lone = |k: usize| design.members[design.expansion[k].0 as usize] == 1;
+    for (k, &sum) in sums.iter().enumerate() {
+        let expected = (0..x.n_rows()).fold(0.25, |sum, i| {
+            let (cols, values) = x.row(i);
+            let at = cols.iter().position(|&c| c as usize == k);
+            sum + at.map_or(0.0, |at| values[at] as f64 * s[i])
+        });
+        if lone(k) {
+            assert_eq!(sum, expected, "lone column {k}: the same bits");
+        } else {
+            assert!((sum - expected).abs() < 1e-5, "column {k}");
+        }
+    }
+    let weights: Vec<f32> = (0..x.n_cols).map(|k| (k as f32 * 0.37).cos()).collect();
+    let merged = design.merged_weights(&weights);
+    for i in 0..x.n_rows() {
+        let (cols, values) = x.row(i);
+        let expected: f32 = cols
+            .iter()
+            .zip(values)
+            .map(|(&c, &v)| v * weights[c as usize])
+            .sum();
+        assert!(
+            (design.row_dot_merged(i, &merged) - expected).abs() < 1e-5,
+            "row {i}"
+        );
+    }
 }

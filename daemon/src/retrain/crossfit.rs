@@ -195,9 +195,10 @@ fn fold_chain(
 ) -> Result<FoldChain, TrainError> {
     let n_weights = settings.feedback_weights.len();
     let score = |fit: &LinearModel| -> Vec<f64> {
+        let scorer = prepared.scorer(fit);
         members
             .iter()
-            .map(|&i| prepared.p_positive(n_base + i, fit))
+            .map(|&i| scorer.p_positive(n_base + i))
             .collect()
     };
     if members.is_empty() {

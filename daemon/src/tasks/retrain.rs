@@ -36,6 +36,7 @@ pub fn start(
         let started = now_unix_ms();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&state)))
             .unwrap_or_else(|_| Err(anyhow!("the retrain panicked")));
+        crate::memory::release_free_memory();
         let report = report(result, &trigger, started);
         state.events.publish(Event::RetrainFinished {
             outcome: report.outcome.clone(),
