@@ -55,6 +55,7 @@ use std::process::ExitCode;
 // with `memory::release_free_memory` after each retrain). See bench/memory.py.
 
 fn main() -> ExitCode {
+    memory::configure_allocator();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Retrain(args) => {
