@@ -29,7 +29,10 @@ pub fn configure_allocator() {
         // one arena per thread a daemon that had retrained 20 times sat at 139-145
         // MiB, with one at 47-49 MiB. Training's threads allocate little outside the
         // buffers they reuse, so they do not queue on the arena's lock: the retrain
-        // took the same time (2.59 s against 2.31-2.57 s, medians of 3).
+        // took the same time (2.59 s against 2.31-2.57 s, medians of 3). Serving
+        // does queue on it: /predict answered 9.0-10.7k requests/s against
+        // 10.5-11.9k with one arena per thread (wrk -t2 -c32, two rounds), a price
+        // paid for memory that stays flat; see the README's Memory table.
         libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
