@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from engine import DATA, PEERS, peers_python  # noqa: E402
-from learning import UnixConnection, call, wait_socket  # noqa: E402
+from learning import all_domain_rows, call, wait_socket  # noqa: E402
 from serve import free_port, lua_script, rss_mib, stop, texts, wait_ready, wrk  # noqa: E402
 
 BIN = ROOT / "target" / "release" / "sentimentd"
@@ -97,17 +97,6 @@ def train_part():
           f"{med(peers, 0) / med(cold, 0):.2f}x; largest peak of ours {max(p for _, p in warm + cold):.1f} MiB")
 
 
-def domain_rows():
-    rows = []
-    for name in ["yelp.tsv", "amazon.tsv"]:
-        with open(DATA / "domains" / name, encoding="utf-8") as f:
-            next(f)
-            for line in f:
-                text, label = line.rstrip("\n").rsplit("\t", 1)
-                rows.append((text, "positive" if label == "1" else "negative"))
-    return rows
-
-
 DAEMON_CONFIG = """
 [feedback]
 max_per_address_per_day = 0
@@ -117,8 +106,19 @@ after_feedback = 0
 """
 
 
+def write_scripts(tmp):
+    """wrk scripts POSTing SST-2 validation texts to /predict, and as feedback."""
+    sample = texts(200)
+    predict_lua, feedback_lua = f"{tmp}/predict.lua", f"{tmp}/feedback.lua"
+    lua_script(predict_lua, [json.dumps({"text": t}) for t in sample])
+    lua_script(feedback_lua, [json.dumps({"text": t, "predicted_label": "positive",
+                                          "correct_label": "negative", "confidence": 0.6})
+                              for t in sample])
+    return predict_lua, feedback_lua
+
+
 def daemon_part():
-    rows = domain_rows()
+    rows = all_domain_rows()
     if len(rows) < 1000 + RETRAINS:
         raise SystemExit(f"need {1000 + RETRAINS} domain rows, have {len(rows)}")
     with tempfile.TemporaryDirectory(prefix="sd-mem-", dir="/tmp") as tmp:
@@ -156,12 +156,7 @@ def daemon_part():
                 if (k + 1) % 10 == 0:
                     print(f"  retrain {k + 1}/{RETRAINS}: {along[-1]:.1f} MiB", file=sys.stderr)
             # The mixed load: predictions and feedback on TCP at once.
-            sample = texts(200)
-            predict_lua, feedback_lua = f"{tmp}/predict.lua", f"{tmp}/feedback.lua"
-            lua_script(predict_lua, [json.dumps({"text": t}) for t in sample])
-            lua_script(feedback_lua, [json.dumps({"text": t, "predicted_label": "positive",
-                                                  "correct_label": "negative", "confidence": 0.6})
-                                      for t in sample])
+            predict_lua, feedback_lua = write_scripts(tmp)
             duration = f"{MIXED}s"
             loads = [
                 subprocess.Popen(["wrk", "-t1", "-c16", f"-d{duration}", "-s", script, base + route],
@@ -190,13 +185,7 @@ def http_part():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="sd-mem-", dir="/tmp") as tmp:
-        sample = texts(200)
-        predict_lua = f"{tmp}/predict.lua"
-        feedback_lua = f"{tmp}/feedback.lua"
-        lua_script(predict_lua, [json.dumps({"text": t}) for t in sample])
-        lua_script(feedback_lua, [json.dumps({"text": t, "predicted_label": "positive",
-                                              "correct_label": "negative", "confidence": 0.6})
-                                  for t in sample])
+        predict_lua, feedback_lua = write_scripts(tmp)
         config = Path(tmp) / "config.toml"
         config.write_text(DAEMON_CONFIG)
         cmd = [str(BIN), "serve", "--data-dir", f"{tmp}/d", "--listen", f"127.0.0.1:{port}",

@@ -319,13 +319,20 @@ pub struct DataFetchArgs {
     pub output: Output,
 }
 
+/// `--repo` of the commands that move model versions to and from the Hub.
+#[derive(Debug, Args)]
+pub struct ModelRepo {
+    /// The model repository [default: hub.model_repo].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct PushArgs {
     #[command(flatten)]
     pub common: Common,
-    /// The model repository [default: hub.model_repo].
-    #[arg(long, value_name = "OWNER/NAME")]
-    pub repo: Option<String>,
+    #[command(flatten)]
+    pub model: ModelRepo,
     /// The version to push, e.g. v3 [default: the current one].
     #[arg(long)]
     pub version: Option<String>,
@@ -337,9 +344,8 @@ pub struct PushArgs {
 pub struct PullArgs {
     #[command(flatten)]
     pub common: Common,
-    /// The model repository [default: hub.model_repo].
-    #[arg(long, value_name = "OWNER/NAME")]
-    pub repo: Option<String>,
+    #[command(flatten)]
+    pub model: ModelRepo,
     /// The version to pull, e.g. v3 [default: the Hub's current one].
     #[arg(long)]
     pub version: Option<String>,

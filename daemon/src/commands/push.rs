@@ -1,17 +1,23 @@
 //! `sentimentd push` and `sentimentd pull`: model versions to and from the Hub's model
 //! repository (`hub.model_repo`).
 
-use crate::cli::{PullArgs, PushArgs};
+use crate::cli::{Common, ModelRepo, PullArgs, PushArgs};
 use crate::config::{registry_dir, HubFile};
 use anyhow::{anyhow, Context, Result};
 use sentiment_data::registry::{parse_version, version_name, Registry};
 
-pub fn push(args: PushArgs) -> Result<()> {
-    let (data_dir, hub) = crate::config::hub_settings(&args.common)?;
+/// The data directory and Hub settings, `--repo` over `hub.model_repo`.
+fn model_hub(common: &Common, model: &ModelRepo) -> Result<(std::path::PathBuf, HubFile)> {
+    let (data_dir, hub) = crate::config::hub_settings(common)?;
     let hub = HubFile {
-        model_repo: args.repo.clone().or(hub.model_repo),
+        model_repo: model.repo.clone().or(hub.model_repo),
         ..hub
     };
+    Ok((data_dir, hub))
+}
+
+pub fn push(args: PushArgs) -> Result<()> {
+    let (data_dir, hub) = model_hub(&args.common, &args.model)?;
     let registry = Registry::open(registry_dir(&data_dir))?;
     let current = registry.current()?;
     let version = match &args.version {
@@ -53,11 +59,7 @@ pub fn push(args: PushArgs) -> Result<()> {
 }
 
 pub fn pull(args: PullArgs) -> Result<()> {
-    let (data_dir, hub) = crate::config::hub_settings(&args.common)?;
-    let hub = HubFile {
-        model_repo: args.repo.clone().or(hub.model_repo),
-        ..hub
-    };
+    let (data_dir, hub) = model_hub(&args.common, &args.model)?;
     let version = match &args.version {
         Some(name) => Some(
             parse_version(name)
