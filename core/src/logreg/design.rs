@@ -105,7 +105,7 @@ impl Design {
             config.c,
         )?;
         // The merged columns scaled by s_g inside the objective: no scaled copies of
-        // the matrix and its transpose per fit (15 MB each on SST-2).
+        // the matrix and its transpose per fit (15 MB the pair on SST-2).
         if let Some(scale) = &group_scale {
             objective = objective.with_column_scale(scale);
         }
