@@ -84,5 +84,9 @@ pub fn ensure_model(config: &ServeConfig, registry: &Registry) -> Result<u32> {
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
         "trained and registered version 1"
     );
+    // Version 1 is trained in the serving process, as every retrain is: hand back what
+    // training freed before serving starts, as after a retrain.
+    drop(data);
+    crate::memory::release_free_memory();
     Ok(1)
 }
