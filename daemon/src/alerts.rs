@@ -8,28 +8,16 @@
 //!   than 10% (relative) below the mean confidence the current model had on its test
 //!   set when it was promoted. Raised once per model version until it recovers.
 
-use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use utoipa::ToSchema;
 
 pub const ACCURACY_DROP: f64 = 0.05;
 pub const CONFIDENCE_DROP: f64 = 0.10;
 /// Live predictions needed before the confidence rule judges.
 pub const MIN_PREDICTIONS_FOR_CONFIDENCE: usize = 200;
 
-/// One alert.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Alert {
-    pub id: u64,
-    pub at_unix_ms: i64,
-    /// accuracy_drop or confidence_drop.
-    pub rule: String,
-    /// What was measured against what.
-    pub message: String,
-    pub model_version: String,
-    pub acknowledged: bool,
-}
+/// One alert, as the API shows it and `alerts.json` keeps it.
+pub use sentiment_protocol::Alert;
 
 /// The alerts raised so far, newest last.
 pub struct AlertBook {

@@ -3,9 +3,7 @@
 //! Wilson score interval, is an unbiased view of how it does on real traffic.
 
 use sentiment_data::store::{AuditLabel, Store, StoreError};
-use serde::Serialize;
 use std::collections::BTreeMap;
-use utoipa::ToSchema;
 
 /// The z of a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
@@ -13,19 +11,8 @@ const Z95: f64 = 1.959_963_984_540_054;
 /// Audited predictions a version needs before its live accuracy is compared.
 pub const MIN_AUDITED: u64 = 20;
 
-/// One version's live accuracy.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct LiveAccuracy {
-    pub version: String,
-    /// Audit items labelled by an operator.
-    pub audited: u64,
-    /// Of them, predicted right.
-    pub correct: u64,
-    pub accuracy: f64,
-    /// 95% Wilson score interval.
-    pub lower: f64,
-    pub upper: f64,
-}
+/// One version's live accuracy (a wire type: the console and `/metrics` show it).
+pub use sentiment_protocol::LiveAccuracy;
 
 /// The Wilson score interval of `correct` successes in `n` trials.
 pub fn wilson(correct: u64, n: u64) -> (f64, f64) {

@@ -62,11 +62,5 @@ fn check_accuracy_drop(state: &SharedState, version: u32, name: &str, accuracy: 
 /// Raises an alert and announces it.
 pub fn raise(state: &SharedState, rule: &str, version: &str, message: String) {
     let alert = state.alerts.raise(rule, version, message, now_unix_ms());
-    state.events.publish(Event::Alert {
-        id: alert.id,
-        rule: alert.rule,
-        message: alert.message,
-        model_version: alert.model_version,
-        at_unix_ms: alert.at_unix_ms,
-    });
+    state.events.publish(Event::Alert(alert));
 }

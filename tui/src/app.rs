@@ -6,7 +6,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use crate::api::{ModelVersion, Prediction, QueueAction, QueueItem};
+use crate::api::{ModelVersionView, PredictionView, QueueDecision, QueueItemView};
 use crate::conn::Command;
 use crate::keymap::{self, Action, Tab};
 use crate::message::Msg;
@@ -93,7 +93,7 @@ impl App {
 
     // ---- rows as the views list them (filtered), shared with selection logic ----
 
-    pub fn visible_predictions(&self) -> Vec<&Prediction> {
+    pub fn visible_predictions(&self) -> Vec<&PredictionView> {
         let f = &self.ui.filters[Tab::Live.index()];
         self.store
             .predictions
@@ -104,7 +104,7 @@ impl App {
             .collect()
     }
 
-    pub fn visible_queue(&self) -> Vec<&QueueItem> {
+    pub fn visible_queue(&self) -> Vec<&QueueItemView> {
         self.store
             .queue
             .items
@@ -118,7 +118,7 @@ impl App {
     }
 
     /// Newest version first.
-    pub fn visible_models(&self) -> Vec<&ModelVersion> {
+    pub fn visible_models(&self) -> Vec<&ModelVersionView> {
         self.store
             .models
             .iter()
@@ -152,7 +152,7 @@ impl App {
         }
     }
 
-    pub fn selected_prediction(&self) -> Option<&Prediction> {
+    pub fn selected_prediction(&self) -> Option<&PredictionView> {
         let i = self.live_selected_index()?;
         self.visible_predictions().get(i).copied()
     }
@@ -169,7 +169,7 @@ impl App {
         Some(by_id.unwrap_or(self.ui.queue_index.min(rows.len() - 1)))
     }
 
-    pub fn selected_queue_item(&self) -> Option<&QueueItem> {
+    pub fn selected_queue_item(&self) -> Option<&QueueItemView> {
         let i = self.queue_selected_index()?;
         self.visible_queue().get(i).copied()
     }
@@ -261,10 +261,10 @@ impl App {
             Action::Refresh => self.send(Command::RefreshAll),
             Action::Explain => self.explain_selected(),
             Action::Follow => self.ui.live_selected = None,
-            Action::Label(label) => self.act_on_queue(QueueAction::Label { label }),
-            Action::Accept => self.act_on_queue(QueueAction::Accept),
-            Action::Reject => self.act_on_queue(QueueAction::Reject),
-            Action::Skip => self.act_on_queue(QueueAction::Skip),
+            Action::Label(label) => self.act_on_queue(QueueDecision::Label { label }),
+            Action::Accept => self.act_on_queue(QueueDecision::Accept {}),
+            Action::Reject => self.act_on_queue(QueueDecision::Reject {}),
+            Action::Skip => self.act_on_queue(QueueDecision::Skip {}),
             Action::CycleQueueState => {
                 self.ui.queue_state = (self.ui.queue_state + 1) % QUEUE_STATES.len();
                 self.send_queue_query();
@@ -386,7 +386,7 @@ impl App {
 
     /// The review flow: act on the selected item, then move to the next one that
     /// still needs review, so an operator can keep hitting single keys.
-    fn act_on_queue(&mut self, action: QueueAction) {
+    fn act_on_queue(&mut self, action: QueueDecision) {
         let Some(idx) = self.queue_selected_index() else {
             return;
         };

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use crate::api::{
-    Alert, Event, Explained, Feedback, Health, Metrics, ModelVersion, Prediction, QueueAction,
-    QueueItem, QueuePage, RetrainStatus,
+    Alert, Event, ExplainResponse, FeedbackView, HealthResponse, MetricsResponse, ModelVersionView,
+    PredictionView, QueueDecision, QueueItemView, QueueResponse, RetrainStatus,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,25 +23,25 @@ pub enum Msg {
         attempt: u32,
     },
     Event(Event),
-    Predictions(Vec<Prediction>),
-    Queue(QueuePage),
-    Models(Vec<ModelVersion>),
-    Metrics(Metrics),
-    Health(Health),
+    Predictions(Vec<PredictionView>),
+    Queue(QueueResponse),
+    Models(Vec<ModelVersionView>),
+    Metrics(MetricsResponse),
+    Health(HealthResponse),
     /// All stored feedback (for the volume chart); replaces what was known.
-    Feedback(Vec<Feedback>),
+    Feedback(Vec<FeedbackView>),
     /// `None`: this daemon has no `/admin/alerts` (alerts then come only from events).
     Alerts(Option<Vec<Alert>>),
     /// `None`: this daemon has no `/admin/retrain`.
     Retrain(Option<RetrainStatus>),
     QueueActed {
         id: i64,
-        action: QueueAction,
-        result: Result<QueueItem, String>,
+        action: QueueDecision,
+        result: Result<QueueItemView, String>,
     },
     Explained {
         key: String,
-        result: Result<Explained, String>,
+        result: Result<ExplainResponse, String>,
     },
     AlertAcked {
         key: String,
@@ -49,7 +49,7 @@ pub enum Msg {
     /// The console sent an action for this queue item (shown before the daemon answers).
     QueueSent {
         id: i64,
-        action: QueueAction,
+        action: QueueDecision,
     },
     /// The console asked for an explanation of this prediction.
     ExplainRequested {

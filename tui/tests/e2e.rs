@@ -14,12 +14,11 @@ use std::time::{Duration, Instant};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use sentiment_tui::api::{Label, QueueAction, QueuePage};
+use sentiment_tui::api::{Label, PredictRequest, PredictResponse, QueueDecision, QueueResponse};
 use sentiment_tui::app::App;
 use sentiment_tui::conn::{self, Client, Command as ConnCommand, Handle};
 use sentiment_tui::message::Msg;
 use sentiment_tui::state::{ConnState, Explain};
-use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 fn workspace() -> PathBuf {
@@ -110,8 +109,11 @@ impl Drop for Daemon {
 async fn wait_ready(client: &Client, dir: &Path) {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        if let Ok(h) = client.get::<serde_json::Value>("/health").await {
-            if h["ready"] == true {
+        if let Ok(h) = client
+            .get::<sentiment_tui::api::HealthResponse>("/health")
+            .await
+        {
+            if h.ready {
                 return;
             }
         }
@@ -170,8 +172,8 @@ fn screen(app: &App) -> String {
 }
 
 async fn serving(client: &Client) -> String {
-    let info: serde_json::Value = client.get("/model_info").await.unwrap();
-    info["version"].as_str().unwrap().to_owned()
+    let info: sentiment_tui::api::ModelInfoResponse = client.get("/model_info").await.unwrap();
+    info.version
 }
 
 /// Models tab: `t` retrains (the labels above are its new data), then `p`/`b` with
@@ -262,7 +264,15 @@ async fn console_labels_the_queue_on_a_real_daemon_and_survives_a_restart() {
 
     // Traffic from a caller; the console sees it stream in and the queue fill.
     for t in TEXTS {
-        let _: serde_json::Value = client.post("/predict", json!({ "text": t })).await.unwrap();
+        let _: PredictResponse = client
+            .post(
+                "/predict",
+                &PredictRequest {
+                    text: t.to_string(),
+                },
+            )
+            .await
+            .unwrap();
     }
     pump(&mut app, &mut rx, &handle, "predictions streamed", |a| {
         a.store.predictions.len() >= TEXTS.len()
@@ -295,7 +305,7 @@ async fn console_labels_the_queue_on_a_real_daemon_and_survives_a_restart() {
     for c in ['p', 'n', 'a', 'x', 's'] {
         key(&mut app, c);
     }
-    let sent: HashMap<i64, QueueAction> = app.outbox[first_queue_cmd..]
+    let sent: HashMap<i64, QueueDecision> = app.outbox[first_queue_cmd..]
         .iter()
         .filter_map(|c| match c {
             ConnCommand::Queue { id, action } => Some((*id, action.clone())),
@@ -314,7 +324,7 @@ async fn console_labels_the_queue_on_a_real_daemon_and_survives_a_restart() {
     .await;
 
     // Ask the daemon, not the console, what it stored.
-    let page: QueuePage = client
+    let page: QueueResponse = client
         .get("/admin/queue?state=all&limit=1000")
         .await
         .unwrap();
@@ -325,10 +335,10 @@ async fn console_labels_the_queue_on_a_real_daemon_and_survives_a_restart() {
             .find(|i| i.id == *id)
             .expect("item still listed");
         let (state, label) = match action {
-            QueueAction::Label { label } => ("labelled", Some(*label)),
-            QueueAction::Accept => ("accepted", None),
-            QueueAction::Reject => ("rejected", None),
-            QueueAction::Skip => ("skipped", None),
+            QueueDecision::Label { label } => ("labelled", Some(*label)),
+            QueueDecision::Accept {} => ("accepted", None),
+            QueueDecision::Reject {} => ("rejected", None),
+            QueueDecision::Skip {} => ("skipped", None),
         };
         assert_eq!(item.state, state, "item {id} after {action:?}");
         if let Some(l) = label {
@@ -337,7 +347,7 @@ async fn console_labels_the_queue_on_a_real_daemon_and_survives_a_restart() {
     }
     assert_eq!(page.counts.labelled, 2);
     assert!(sent.values().any(|a| *a
-        == QueueAction::Label {
+        == QueueDecision::Label {
             label: Label::Positive
         }));
     // The console's own view catches up through queue_changed events.
@@ -375,11 +385,16 @@ async fn console_labels_the_queue_on_a_real_daemon_and_survives_a_restart() {
     })
     .await;
     // Events flow again on the new subscription...
-    let after: serde_json::Value = client
-        .post("/predict", json!({ "text": "back again" }))
+    let after: PredictResponse = client
+        .post(
+            "/predict",
+            &PredictRequest {
+                text: "back again".into(),
+            },
+        )
         .await
         .unwrap();
-    let after_id = after["prediction_id"].as_str().unwrap().to_owned();
+    let after_id = after.prediction_id;
     pump(&mut app, &mut rx, &handle, "events after restart", |a| {
         a.store.predictions.iter().any(|p| p.id == after_id)
     })

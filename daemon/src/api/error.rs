@@ -2,8 +2,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
+pub use sentiment_protocol::{ErrorBody, ErrorDetail};
 
 /// An error as the API reports it.
 #[derive(Debug)]
@@ -13,20 +12,6 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to put in `Retry-After` (429 and 503).
     pub retry_after: Option<u64>,
-}
-
-/// The body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A stable machine-readable code, e.g. `invalid_json`, `empty_text`, `rate_limited`.
-    pub code: String,
-    /// What is wrong and what to do about it.
-    pub message: String,
 }
 
 impl ApiError {

@@ -83,7 +83,7 @@ pub async fn feedback(
     let status = status_name(record.status);
     state.events.publish(Event::Feedback {
         id: record.id,
-        correct_label: record.correct_label.as_str().to_string(),
+        correct_label: record.correct_label.to_wire(),
         status: status.to_string(),
         source: record.source.clone(),
         at_unix_ms: now_unix_ms(),
@@ -208,8 +208,9 @@ pub fn status_name(status: FeedbackStatus) -> &'static str {
 async fn resolve(
     state: &SharedState,
     principal: &Principal,
-    request: FeedbackRequest,
+    mut request: FeedbackRequest,
 ) -> Result<NewFeedback, ApiError> {
+    request.text = request.text.map(clean_text);
     if let Some(confidence) = request.confidence {
         if !(0.0..=1.0).contains(&confidence) {
             return Err(ApiError::bad_request(
@@ -250,7 +251,7 @@ async fn resolve(
             validate_text(&text, limits.max_text_bytes, "text")?;
             (
                 text,
-                request.predicted_label.map(Into::into),
+                request.predicted_label.map(core_label),
                 request.confidence,
                 None,
                 None,
@@ -260,7 +261,7 @@ async fn resolve(
     Ok(NewFeedback {
         text,
         predicted_label,
-        correct_label: request.correct_label.into(),
+        correct_label: core_label(request.correct_label),
         confidence,
         prediction_id,
         source: principal.source().to_string(),

@@ -40,6 +40,7 @@ pub async fn health(State(state): State<SharedState>) -> Response {
         store_writable,
         problems,
         uptime_seconds: state.started.elapsed().as_secs_f64(),
+        protocol_version: PROTOCOL_VERSION,
     };
     let status = if ready {
         StatusCode::OK

@@ -3,8 +3,10 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::alerts::Alert;
-use crate::retrain::runner::RetrainReport;
+use super::types::{
+    Alert, CurrentVersion, PromoteRequest, RetrainReport, RetrainStarted, RetrainStatus,
+    VersionRequest,
+};
 use crate::state::SharedState;
 use crate::tasks::retrain as runner;
 use axum::extract::State;
@@ -12,8 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sentiment_data::registry::{parse_version, version_name};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -21,11 +23,6 @@ pub struct RetrainQuery {
     /// Answer when the retrain has finished, with its report (default: answer 202 at once).
     #[serde(default)]
     pub wait: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RetrainStarted {
-    pub status: String,
 }
 
 /// Start a retrain now (progress on /events as retrain_progress, the result as
@@ -64,14 +61,6 @@ pub async fn start_retrain(
         .await
         .map_err(|_| ApiError::internal("the retrain stopped without a report"))?;
     Ok(Json(report).into_response())
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RetrainStatus {
-    pub running: bool,
-    pub last: Option<RetrainReport>,
-    /// The cron schedule (UTC), or null when off.
-    pub schedule: Option<String>,
 }
 
 /// Whether a retrain is running, and how the last one ended.
@@ -138,29 +127,6 @@ fn latest_report(
         finished_unix_ms: made,
         comparison: None,
     })
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VersionRequest {
-    /// e.g. "v3". For rollback, optional: default the current version's parent.
-    #[schema(pattern = r"^v?[1-9][0-9]{0,8}$")]
-    pub version: Option<String>,
-}
-
-/// The version to promote.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PromoteRequest {
-    /// e.g. "v3".
-    #[schema(pattern = r"^v?[1-9][0-9]{0,8}$")]
-    pub version: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CurrentVersion {
-    pub version: String,
-    pub previous: String,
 }
 
 fn parse(version: &str) -> Result<u32, ApiError> {

@@ -4,7 +4,10 @@
 use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::feedback::status_name;
-use super::types::ApiLabel;
+use super::types::{
+    core_label, FeedbackView, ModelVersionView, PredictionView, QueueCounts, QueueDecision,
+    QueueItemView, QueueResponse, ToWire,
+};
 use crate::events::{now_unix_ms, Event};
 use crate::state::SharedState;
 use axum::extract::State;
@@ -14,7 +17,7 @@ use sentiment_data::store::{
     QueueItem, QueueKind, QueueSelect,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 const MAX_PAGE: usize = 1_000;
 /// The largest `offset` (the schema's `maximum`).
@@ -53,32 +56,19 @@ pub struct LimitQuery {
     pub limit: Option<usize>,
 }
 
-/// A stored prediction.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PredictionView {
-    pub id: String,
-    pub text: String,
-    pub label: ApiLabel,
-    pub confidence: f64,
-    pub p_positive: f64,
-    pub model_version: String,
-    pub created_unix_ms: i64,
-    pub low_confidence: bool,
-    pub source: String,
-}
-
-impl From<PredictionRecord> for PredictionView {
-    fn from(r: PredictionRecord) -> Self {
+impl ToWire for PredictionRecord {
+    type Wire = PredictionView;
+    fn to_wire(self) -> PredictionView {
         PredictionView {
-            id: r.id,
-            text: r.text,
-            label: r.label.into(),
-            confidence: r.confidence,
-            p_positive: r.p_positive,
-            model_version: r.model_version,
-            created_unix_ms: r.created_unix_ms,
-            low_confidence: r.low_confidence,
-            source: r.source,
+            id: self.id,
+            text: self.text,
+            label: self.label.to_wire(),
+            confidence: self.confidence,
+            p_positive: self.p_positive,
+            model_version: self.model_version,
+            created_unix_ms: self.created_unix_ms,
+            low_confidence: self.low_confidence,
+            source: self.source,
         }
     }
 }
@@ -103,7 +93,7 @@ pub async fn recent_predictions(
             .recent
             .latest(limit)
             .into_iter()
-            .map(PredictionView::from)
+            .map(ToWire::to_wire)
             .collect(),
     ))
 }
@@ -123,27 +113,6 @@ pub struct QueueQuery {
     pub limit: Option<usize>,
     #[param(maximum = 2147483647)]
     pub offset: Option<usize>,
-}
-
-/// An item awaiting (or past) an operator's decision.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QueueItemView {
-    pub id: i64,
-    /// low_confidence, correction or audit.
-    pub kind: String,
-    /// Why it is queued: below_threshold, unknown_text, audit (a random sample of live
-    /// predictions) or correction.
-    pub reason: Option<String>,
-    pub text: String,
-    pub predicted_label: Option<ApiLabel>,
-    pub confidence: Option<f64>,
-    pub prediction_id: Option<String>,
-    pub feedback_id: Option<i64>,
-    pub model_version: Option<String>,
-    pub created_unix_ms: i64,
-    pub state: String,
-    pub label: Option<ApiLabel>,
-    pub resolved_unix_ms: Option<i64>,
 }
 
 fn enum_name<T: Serialize>(value: &T) -> String {
@@ -166,32 +135,41 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(
     })
 }
 
-impl From<QueueItem> for QueueItemView {
-    fn from(item: QueueItem) -> Self {
+impl ToWire for QueueItem {
+    type Wire = QueueItemView;
+    fn to_wire(self) -> QueueItemView {
         QueueItemView {
-            id: item.id,
-            kind: enum_name(&item.kind),
-            reason: item.reason,
-            text: item.text,
-            predicted_label: item.predicted_label.map(Into::into),
-            confidence: item.confidence,
-            prediction_id: item.prediction_id,
-            feedback_id: item.feedback_id,
-            model_version: item.model_version,
-            created_unix_ms: item.created_unix_ms,
-            state: enum_name(&item.state),
-            label: item.label.map(Into::into),
-            resolved_unix_ms: item.resolved_unix_ms,
+            id: self.id,
+            kind: enum_name(&self.kind),
+            reason: self.reason,
+            text: self.text,
+            predicted_label: self.predicted_label.map(ToWire::to_wire),
+            confidence: self.confidence,
+            prediction_id: self.prediction_id,
+            feedback_id: self.feedback_id,
+            model_version: self.model_version,
+            created_unix_ms: self.created_unix_ms,
+            state: enum_name(&self.state),
+            label: self.label.map(ToWire::to_wire),
+            resolved_unix_ms: self.resolved_unix_ms,
         }
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QueueResponse {
-    pub items: Vec<QueueItemView>,
-    /// Items by state, over the whole queue.
-    #[schema(value_type = Object)]
-    pub counts: serde_json::Value,
+impl ToWire for sentiment_data::store::QueueCounts {
+    type Wire = QueueCounts;
+    fn to_wire(self) -> QueueCounts {
+        QueueCounts {
+            pending: self.pending,
+            skipped: self.skipped,
+            labelled: self.labelled,
+            accepted: self.accepted,
+            rejected: self.rejected,
+            open_low_confidence: self.open_low_confidence,
+            open_corrections: self.open_corrections,
+            open_audit: self.open_audit,
+        }
+    }
 }
 
 /// The labelling queue, oldest first.
@@ -235,32 +213,9 @@ pub async fn queue(
     let (items, counts) =
         blocking(move || Ok((store.queue(filter)?, store.queue_counts()?))).await?;
     Ok(Json(QueueResponse {
-        items: items.into_iter().map(QueueItemView::from).collect(),
-        counts: serde_json::to_value(counts).unwrap_or_default(),
+        items: items.into_iter().map(ToWire::to_wire).collect(),
+        counts: counts.to_wire(),
     }))
-}
-
-/// What the operator decided about a queue item.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum QueueDecision {
-    /// Give it a label. A low-confidence item's label becomes accepted feedback (an
-    /// operator's label outranks any other feedback on the text); a held correction is
-    /// accepted if the labels agree, else replaced by the operator's label; an audit
-    /// item's label is kept for live accuracy and never trained on.
-    Label { label: ApiLabel },
-    /// "The prediction was right" for a low-confidence item (stored as feedback with
-    /// the predicted label, ranked below an operator's label of the same text) or an
-    /// audit item (its predicted label is its label); "the user is right" for a held
-    /// correction.
-    Accept {},
-    /// Reject it: nothing from it is trained on (a held correction is rejected; an
-    /// audit item is left out of live accuracy).
-    Reject {},
-    /// Decide later; it moves to the back of the queue.
-    // (Struct variants, not unit ones: serde ignores unknown fields beside the tag of
-    // a unit variant, and this body refuses them like every other.)
-    Skip {},
 }
 
 /// Label, accept, reject or skip a queue item.
@@ -282,7 +237,7 @@ pub async fn resolve_queue_item(
     ApiJson(decision): ApiJson<QueueDecision>,
 ) -> Result<Json<QueueItemView>, ApiError> {
     let action = match decision {
-        QueueDecision::Label { label } => QueueAction::Label(label.into()),
+        QueueDecision::Label { label } => QueueAction::Label(core_label(label)),
         QueueDecision::Accept {} => QueueAction::Accept,
         QueueDecision::Reject {} => QueueAction::Reject,
         QueueDecision::Skip {} => QueueAction::Skip,
@@ -311,7 +266,7 @@ pub async fn resolve_queue_item(
         state: enum_name(&item.state),
         at_unix_ms: now_unix_ms(),
     });
-    Ok(Json(item.into()))
+    Ok(Json(item.to_wire()))
 }
 
 fn queue_error(error: sentiment_data::store::StoreError) -> ApiError {
@@ -341,36 +296,21 @@ pub struct FeedbackQuery {
     pub limit: Option<usize>,
 }
 
-/// A stored correction.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FeedbackView {
-    pub id: i64,
-    pub created_unix_ms: i64,
-    pub text: String,
-    pub predicted_label: Option<ApiLabel>,
-    pub correct_label: ApiLabel,
-    pub confidence: Option<f64>,
-    pub prediction_id: Option<String>,
-    pub source: String,
-    pub api_key: Option<String>,
-    pub model_version: Option<String>,
-    pub status: String,
-}
-
-impl From<FeedbackRecord> for FeedbackView {
-    fn from(r: FeedbackRecord) -> Self {
+impl ToWire for FeedbackRecord {
+    type Wire = FeedbackView;
+    fn to_wire(self) -> FeedbackView {
         FeedbackView {
-            id: r.id,
-            created_unix_ms: r.created_unix_ms,
-            text: r.text,
-            predicted_label: r.predicted_label.map(Into::into),
-            correct_label: r.correct_label.into(),
-            confidence: r.confidence,
-            prediction_id: r.prediction_id,
-            source: r.source,
-            api_key: r.api_key,
-            model_version: r.model_version,
-            status: status_name(r.status).to_string(),
+            id: self.id,
+            created_unix_ms: self.created_unix_ms,
+            text: self.text,
+            predicted_label: self.predicted_label.map(ToWire::to_wire),
+            correct_label: self.correct_label.to_wire(),
+            confidence: self.confidence,
+            prediction_id: self.prediction_id,
+            source: self.source,
+            api_key: self.api_key,
+            model_version: self.model_version,
+            status: status_name(self.status).to_string(),
         }
     }
 }
@@ -408,27 +348,7 @@ pub async fn list_feedback(
     };
     let store = state.store.clone();
     let rows = blocking(move || store.feedback(filter)).await?;
-    Ok(Json(rows.into_iter().map(FeedbackView::from).collect()))
-}
-
-/// A model version in the registry.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ModelVersionView {
-    pub version: String,
-    pub current: bool,
-    /// candidate, promoted or rejected.
-    pub status: String,
-    pub created_unix_ms: u64,
-    pub parent: Option<String>,
-    /// Accuracy by evaluation set.
-    #[schema(value_type = Object)]
-    pub accuracy: std::collections::BTreeMap<String, f64>,
-    #[schema(value_type = Object)]
-    pub training_rows: std::collections::BTreeMap<String, u64>,
-    pub decision: String,
-    /// Accuracy on operator-labelled audit samples of the predictions this version
-    /// served, with a 95% interval; null until one was audited.
-    pub live_accuracy: Option<crate::live_accuracy::LiveAccuracy>,
+    Ok(Json(rows.into_iter().map(ToWire::to_wire).collect()))
 }
 
 /// Every model version, oldest first.

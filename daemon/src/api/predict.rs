@@ -4,7 +4,7 @@ use super::error::{ApiError, ErrorBody};
 use super::extract::{ApiJson, ApiQuery};
 use super::types::*;
 use crate::auth::Principal;
-use crate::events::{now_unix_ms, Event};
+use crate::events::now_unix_ms;
 use crate::state::SharedState;
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -17,7 +17,7 @@ use std::time::Instant;
 const EXPLAIN_TOP: usize = 5;
 
 /// Checks one text against the limits: not empty, not too long. Control characters were
-/// cleaned up when the body was read (`types::clean_text`), so a text made only of
+/// cleaned up first (`types::clean_text`), so a text made only of
 /// them is empty here. `what` names it in messages ("text", "texts[3]").
 pub fn validate_text(text: &str, max_bytes: usize, what: &str) -> Result<(), ApiError> {
     if text.len() > max_bytes {
@@ -81,21 +81,22 @@ pub async fn predict(
     ApiQuery(query): ApiQuery<PredictQuery>,
     ApiJson(request): ApiJson<PredictRequest>,
 ) -> Result<Json<PredictResponse>, ApiError> {
-    validate_text(&request.text, state.config.limits.max_text_bytes, "text")?;
+    let text = clean_text(request.text);
+    validate_text(&text, state.config.limits.max_text_bytes, "text")?;
     let started = Instant::now();
     let serving = state.model.load_full();
     let (prediction, explanation) = if query.explain {
-        let e = serving.model.explain(&request.text, EXPLAIN_TOP);
+        let e = serving.model.explain(&text, EXPLAIN_TOP);
         let known = e.known_ngrams;
         ((e.prediction, known), Some(explanation_body(e)))
     } else {
-        (serving.model.predict_known(&request.text), None)
+        (serving.model.predict_known(&text), None)
     };
     let (prediction, reason) = assess(&state, prediction);
     let low_confidence = reason.is_some();
     let record = PredictionRecord {
         id: uuid::Uuid::now_v7().to_string(),
-        text: request.text,
+        text,
         label: prediction.label,
         confidence: prediction.confidence,
         p_positive: prediction.p_positive,
@@ -106,7 +107,7 @@ pub async fn predict(
     };
     let response = PredictResponse {
         prediction_id: record.id.clone(),
-        label: prediction.label.into(),
+        label: prediction.label.to_wire(),
         confidence: prediction.confidence,
         probabilities: probabilities(&prediction),
         low_confidence,
@@ -198,16 +199,18 @@ fn remember(
         reason,
     );
     if state.events.has_subscribers() {
-        state.events.publish(Event::Prediction {
+        state.events.publish(Event::Prediction(PredictionEvent {
             id: record.id.clone(),
             text: record.text.clone(),
-            label: record.label.as_str().to_string(),
+            label: record.label.to_wire(),
             confidence: record.confidence,
+            p_positive: record.p_positive,
             model_version: record.model_version.clone(),
             low_confidence: record.low_confidence,
+            source: record.source.clone(),
             latency_us: started.elapsed().as_micros() as u64,
             at_unix_ms: record.created_unix_ms,
-        });
+        }));
     }
     state.recent.push(record.clone());
     state.store.record_prediction(record);
@@ -257,27 +260,27 @@ pub async fn predict_batch(
     ApiJson(request): ApiJson<BatchRequest>,
 ) -> Result<Json<BatchResponse>, ApiError> {
     let limits = &state.config.limits;
-    if request.texts.is_empty() {
+    let texts: Vec<String> = request.texts.into_iter().map(clean_text).collect();
+    if texts.is_empty() {
         return Err(ApiError::bad_request(
             "empty_batch",
             "texts is empty; send at least one text",
         ));
     }
-    if request.texts.len() > limits.max_batch {
+    if texts.len() > limits.max_batch {
         return Err(ApiError::too_large(
             "batch_too_large",
             format!(
                 "{} texts in one batch; the limit is {} (split the batch)",
-                request.texts.len(),
+                texts.len(),
                 limits.max_batch
             ),
         ));
     }
-    for (i, text) in request.texts.iter().enumerate() {
+    for (i, text) in texts.iter().enumerate() {
         validate_text(text, limits.max_text_bytes, &format!("texts[{i}]"))?;
     }
     let serving = state.model.load_full();
-    let texts = request.texts;
     // Large batches run on rayon's pool, off the async workers.
     let (texts, predictions) = if texts.len() > 64 {
         let serving = serving.clone();
@@ -313,7 +316,7 @@ pub async fn predict_batch(
                 reason,
             );
             BatchItem {
-                label: p.label.into(),
+                label: p.label.to_wire(),
                 confidence: p.confidence,
                 probabilities: probabilities(&p),
                 low_confidence: reason.is_some(),
@@ -376,11 +379,12 @@ pub async fn explain(
     State(state): State<SharedState>,
     ApiJson(request): ApiJson<PredictRequest>,
 ) -> Result<Json<ExplainResponse>, ApiError> {
-    validate_text(&request.text, state.config.limits.max_text_bytes, "text")?;
+    let text = clean_text(request.text);
+    validate_text(&text, state.config.limits.max_text_bytes, "text")?;
     let serving = state.model.load_full();
-    let e = serving.model.explain(&request.text, EXPLAIN_TOP);
+    let e = serving.model.explain(&text, EXPLAIN_TOP);
     Ok(Json(ExplainResponse {
-        label: e.prediction.label.into(),
+        label: e.prediction.label.to_wire(),
         confidence: e.prediction.confidence,
         probabilities: probabilities(&e.prediction),
         model_version: serving.version.clone(),

@@ -11,26 +11,10 @@
 //! reporting an empty table.
 
 use super::error::ErrorBody;
+use super::types::{RouteEntry, RoutesResponse};
 use axum::{Extension, Json, Router};
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use utoipa::ToSchema;
-
-/// One method on one path.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
-pub struct RouteEntry {
-    /// Upper case: GET, POST, ...
-    pub method: String,
-    /// As declared, with `{parameters}`.
-    pub path: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RoutesResponse {
-    /// Every method and path the router serves (HEAD is implied by GET), sorted by path.
-    pub routes: Vec<RouteEntry>,
-}
 
 /// The routes of one built router.
 #[derive(Debug, Clone)]

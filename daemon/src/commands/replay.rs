@@ -4,6 +4,7 @@
 //! served version on a held-out part of the stream. It is the proof that the loop
 //! improves the model where it is used, and a tool to try it on your own data.
 
+use crate::api::types::ToWire;
 use crate::cli::ReplayArgs;
 use crate::datasets;
 use anyhow::{bail, Context, Result};
@@ -11,7 +12,13 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use sentiment_data::{stratified_split, Example, Label};
-use serde_json::{json, Value};
+use sentiment_protocol::{
+    ErrorBody, ExplainResponse, FeedbackRequest, FeedbackResponse, ModelVersionView,
+    PredictRequest, PredictResponse, QueueDecision, QueueItemView, QueueResponse, RetrainReport,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -47,34 +54,43 @@ impl Daemon {
         })
     }
 
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value> {
+    /// One call, its answer read as the protocol type `T`; an error answer becomes an
+    /// error with the daemon's message.
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<T> {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
         }
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request.json(body);
         }
         let response = request
             .send()
             .with_context(|| format!("cannot reach the daemon at {}", self.base))?;
         let status = response.status();
-        let value: Value = response.json().unwrap_or(Value::Null);
+        let bytes = response
+            .bytes()
+            .with_context(|| format!("{path}: the answer was cut off"))?;
         if !status.is_success() {
-            bail!(
-                "{path}: {status}: {}",
-                value["error"]["message"].as_str().unwrap_or("no message")
-            );
+            let message = serde_json::from_slice::<ErrorBody>(&bytes)
+                .map_or_else(|_| "no message".to_string(), |body| body.error.message);
+            bail!("{path}: {status}: {message}");
         }
-        Ok(value)
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{path}: an answer this replay cannot read"))
     }
 
-    fn post(&self, path: &str, body: Value) -> Result<Value> {
+    fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T> {
         self.call(reqwest::Method::POST, path, Some(body))
     }
 
-    fn get(&self, path: &str) -> Result<Value> {
-        self.call(reqwest::Method::GET, path, None)
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call(reqwest::Method::GET, path, None::<&()>)
     }
 
     /// Accuracy of the served model on labelled examples, and its version. Through
@@ -84,9 +100,14 @@ impl Daemon {
         let mut correct = 0usize;
         let mut version = String::new();
         for e in examples {
-            let out = self.post("/admin/explain", json!({ "text": e.text }))?;
-            version = out["model_version"].as_str().unwrap_or("?").to_string();
-            correct += usize::from(out["label"].as_str() == Some(e.label.as_str()));
+            let out: ExplainResponse = self.post(
+                "/admin/explain",
+                &PredictRequest {
+                    text: e.text.clone(),
+                },
+            )?;
+            correct += usize::from(out.label == e.label.to_wire());
+            version = out.model_version;
         }
         Ok((version, correct as f64 / examples.len().max(1) as f64))
     }
@@ -96,18 +117,18 @@ impl Daemon {
     fn label_audit(&self, truth: &HashMap<&str, Label>) -> Result<usize> {
         let mut labelled = 0;
         loop {
-            let queue = self.get("/admin/queue?kind=audit&state=open&limit=1000")?;
-            let items = queue["items"].as_array().context("bad /admin/queue")?;
+            let queue: QueueResponse = self.get("/admin/queue?kind=audit&state=open&limit=1000")?;
             let mut progressed = false;
-            for item in items {
-                let id = item["id"].as_i64().context("queue item without id")?;
-                let text = item["text"].as_str().unwrap_or("");
-                let body = match truth.get(text) {
-                    Some(label) => json!({ "action": "label", "label": label.as_str() }),
-                    None => json!({ "action": "reject" }),
+            for item in queue.items {
+                let decision = match truth.get(item.text.as_str()) {
+                    Some(label) => QueueDecision::Label {
+                        label: label.to_wire(),
+                    },
+                    None => QueueDecision::Reject {},
                 };
-                self.post(&format!("/admin/queue/{id}"), body)?;
-                labelled += usize::from(truth.contains_key(text));
+                let _: QueueItemView =
+                    self.post(&format!("/admin/queue/{}", item.id), &decision)?;
+                labelled += usize::from(truth.contains_key(item.text.as_str()));
                 progressed = true;
             }
             if !progressed {
@@ -124,7 +145,7 @@ struct Tally {
     corrections: usize,
     confirmations: usize,
     audit_labelled: usize,
-    retrains: Vec<Value>,
+    retrains: Vec<RetrainReport>,
 }
 
 pub fn run(args: ReplayArgs) -> Result<()> {
@@ -150,9 +171,14 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     let mut tally = Tally::default();
     let mut since_retrain = 0usize;
     for example in &stream {
-        let p = daemon.post("/predict", json!({ "text": example.text }))?;
+        let p: PredictResponse = daemon.post(
+            "/predict",
+            &PredictRequest {
+                text: example.text.clone(),
+            },
+        )?;
         tally.predicted += 1;
-        let right = p["label"].as_str() == Some(example.label.as_str());
+        let right = p.label == example.label.to_wire();
         tally.wrong += usize::from(!right);
         // Users correct some of the mistakes; with --flip-labels they lie.
         let share = if right {
@@ -168,9 +194,15 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         } else {
             example.label
         };
-        daemon.post(
+        let _: FeedbackResponse = daemon.post(
             "/feedback",
-            json!({ "prediction_id": p["prediction_id"], "correct_label": label.as_str() }),
+            &FeedbackRequest {
+                prediction_id: Some(p.prediction_id),
+                correct_label: label.to_wire(),
+                text: None,
+                predicted_label: None,
+                confidence: None,
+            },
         )?;
         if right {
             tally.confirmations += 1;
@@ -189,7 +221,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         retrain(&daemon, &held_out, &mut tally, &mut held_out_by_version)?;
     }
 
-    let models = daemon.get("/admin/models")?;
+    let models: Vec<ModelVersionView> = daemon.get("/admin/models")?;
     if args.output.json {
         println!(
             "{}",
@@ -213,31 +245,26 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         "held-out stream",
         "decision",
     ]);
-    for m in models.as_array().context("bad /admin/models")? {
-        let version = m["version"].as_str().unwrap_or("?");
-        let pct = |v: &Value| {
-            v.as_f64()
+    for m in &models {
+        let pct = |set: &str| {
+            m.accuracy
+                .get(set)
                 .map_or("-".into(), |v| format!("{:.2}%", v * 100.0))
         };
-        let mut status = m["status"].as_str().unwrap_or("").to_string();
-        if m["current"] == true {
+        let mut status = m.status.clone();
+        if m.current {
             status.push_str(" (current)");
         }
         table.add_row(vec![
-            version.to_string(),
+            m.version.clone(),
             status,
-            pct(&m["accuracy"]["base_test"]),
-            pct(&m["accuracy"]["feedback_crossfit"]),
-            pct(&m["accuracy"]["audit"]),
+            pct("base_test"),
+            pct("feedback_crossfit"),
+            pct("audit"),
             held_out_by_version
-                .get(version)
+                .get(&m.version)
                 .map_or("-".into(), |a| format!("{:.2}%", a * 100.0)),
-            m["decision"]
-                .as_str()
-                .unwrap_or("")
-                .chars()
-                .take(args.decision_width)
-                .collect(),
+            m.decision.chars().take(args.decision_width).collect(),
         ]);
     }
     println!("{table}");
@@ -260,13 +287,9 @@ fn retrain(
     tally: &mut Tally,
     held_out_by_version: &mut BTreeMap<String, f64>,
 ) -> Result<()> {
-    let report = daemon.post("/admin/retrain?wait=true", json!({}))?;
-    eprintln!(
-        "retrain: {} {}",
-        report["outcome"].as_str().unwrap_or("?"),
-        report["message"].as_str().unwrap_or("")
-    );
-    if report["outcome"] == "promoted" {
+    let report: RetrainReport = daemon.post("/admin/retrain?wait=true", &json!({}))?;
+    eprintln!("retrain: {} {}", report.outcome, report.message);
+    if report.outcome == "promoted" {
         let (version, accuracy) = daemon.accuracy(held_out)?;
         eprintln!("{version}: {:.2}% on the held-out stream", accuracy * 100.0);
         held_out_by_version.insert(version, accuracy);

@@ -8,30 +8,12 @@ use super::Outcome;
 use crate::events::now_unix_ms;
 use anyhow::Result;
 use sentiment_data::registry::{Registry, VersionRecord};
-use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use utoipa::ToSchema;
 
-/// How a retrain ended, as `/admin/retrain` reports it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RetrainReport {
-    /// promoted, rejected, nothing_new or failed.
-    pub outcome: String,
-    /// The candidate version, when one was trained.
-    pub version: Option<String>,
-    /// What happened, in words (the gate's reason for promoted and rejected).
-    pub message: String,
-    /// cron, operator...
-    pub trigger: String,
-    pub started_unix_ms: i64,
-    pub finished_unix_ms: i64,
-    /// Accuracies of current and candidate as the gate saw them; null when no
-    /// candidate was trained (nothing new, or an error before training).
-    #[schema(value_type = Option<Object>, nullable)]
-    pub comparison: Option<serde_json::Value>,
-}
+/// How a retrain ended, as `/admin/retrain` reports it (a wire type).
+pub use sentiment_protocol::RetrainReport;
 
 /// Refused because a retrain is already running.
 #[derive(Debug)]

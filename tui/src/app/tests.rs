@@ -50,19 +50,19 @@ fn labelling_sends_each_action_and_moves_to_the_next_open_item() {
         vec![
             Command::Queue {
                 id: 1,
-                action: QueueAction::Label {
+                action: QueueDecision::Label {
                     label: Label::Positive
                 }
             },
             Command::Queue {
                 id: 3,
-                action: QueueAction::Label {
+                action: QueueDecision::Label {
                     label: Label::Negative
                 }
             },
             Command::Queue {
                 id: 4,
-                action: QueueAction::Reject
+                action: QueueDecision::Reject {}
             },
         ]
     );

@@ -7,11 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::api::ErrorBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio::net::UnixStream;
 
 /// How long a snapshot or action may take before the console gives up on it. The
@@ -109,9 +111,8 @@ impl Client {
         &self,
         method: Method,
         path: &str,
-        body: Option<serde_json::Value>,
+        body: Option<Vec<u8>>,
     ) -> Result<T, ApiError> {
-        let body = body.map(|b| b.to_string().into_bytes());
         let work = async {
             let resp = self.open(method, path, body).await?;
             let status = resp.status();
@@ -135,8 +136,9 @@ impl Client {
     pub async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
-        body: serde_json::Value,
+        body: &impl Serialize,
     ) -> Result<T, ApiError> {
+        let body = serde_json::to_vec(body).map_err(|e| ApiError::Decode(e.to_string()))?;
         self.call(Method::POST, path, Some(body)).await
     }
 }
@@ -149,14 +151,12 @@ fn decode<T: DeserializeOwned>(
     if status.is_success() {
         return serde_json::from_slice(bytes).map_err(|e| ApiError::Decode(format!("{path}: {e}")));
     }
-    let err: Option<serde_json::Value> = serde_json::from_slice(bytes).ok();
-    let field = |k: &str| {
-        err.as_ref()
-            .and_then(|v| v.pointer(&format!("/error/{k}")))
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let code = field("code").unwrap_or_else(|| status.as_str().to_owned());
+    let error = serde_json::from_slice::<ErrorBody>(bytes)
+        .ok()
+        .map(|b| b.error);
+    let code = error
+        .as_ref()
+        .map_or_else(|| status.as_str().to_owned(), |e| e.code.clone());
     // A 404 for a route (not for an item) means this daemon predates the feature.
     if status == StatusCode::NOT_FOUND && code == "not_found" {
         let route = path.split('?').next().unwrap_or(path);
@@ -164,7 +164,10 @@ fn decode<T: DeserializeOwned>(
     }
     Err(ApiError::Api {
         status: status.as_u16(),
-        message: field("message").unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned()),
+        message: error.map_or_else(
+            || String::from_utf8_lossy(bytes).into_owned(),
+            |e| e.message,
+        ),
         code,
     })
 }

@@ -22,7 +22,10 @@ use tokio::sync::mpsc;
 
 pub use client::{ApiError, Client};
 
-use crate::api::{Event, Explained, Feedback, QueueAction, QueueItem, QueuePage};
+use crate::api::{
+    Alert, CurrentVersion, Event, ExplainResponse, FeedbackView, PredictRequest, PromoteRequest,
+    QueueDecision, QueueItemView, QueueResponse, RetrainStarted, VersionRequest,
+};
 use crate::message::Msg;
 
 /// A keep-alive arrives every 15 s; three missed ones mean the stream is dead even if
@@ -44,7 +47,7 @@ pub enum Command {
     },
     Queue {
         id: i64,
-        action: QueueAction,
+        action: QueueDecision,
     },
     Explain {
         key: String,
@@ -59,7 +62,7 @@ pub enum Command {
     },
     AckAlert {
         key: String,
-        id: Option<i64>,
+        id: u64,
     },
 }
 
@@ -195,7 +198,7 @@ fn mark_dirty(dirty: &Dirty, event: &Event) {
             dirty.models.store(true, Ordering::Relaxed);
             dirty.retrain.store(true, Ordering::Relaxed);
         }
-        Event::RetrainProgress { .. } => {}
+        Event::Hello {} | Event::RetrainProgress { .. } => {}
         Event::Lagged { .. } => dirty.all.store(true, Ordering::Relaxed),
         Event::Alert(_) => dirty.alerts.store(true, Ordering::Relaxed),
         Event::Prediction(p) if p.low_confidence => dirty.queue.store(true, Ordering::Relaxed),
@@ -289,11 +292,11 @@ async fn fetch_all(client: &Client, out: &mpsc::UnboundedSender<Msg>) {
 
 /// Feedback is listed oldest first, 1000 at a time; page through it (bounded, so a
 /// huge store costs a capped number of requests — the chart only needs recent hours).
-async fn fetch_feedback(client: &Client) -> Result<Vec<Feedback>, ApiError> {
-    let mut all: Vec<Feedback> = Vec::new();
+async fn fetch_feedback(client: &Client) -> Result<Vec<FeedbackView>, ApiError> {
+    let mut all: Vec<FeedbackView> = Vec::new();
     for _ in 0..50 {
         let since = all.last().map(|f| f.id).unwrap_or(0);
-        let page: Vec<Feedback> = client
+        let page: Vec<FeedbackView> = client
             .get(&format!("/admin/feedback?since_id={since}&limit=1000"))
             .await?;
         let done = page.len() < 1000;
@@ -309,7 +312,7 @@ async fn fetch_queue(
     client: &Client,
     state: &str,
     kind: Option<&str>,
-) -> Result<QueuePage, ApiError> {
+) -> Result<QueueResponse, ApiError> {
     let mut path = format!("/admin/queue?state={state}&limit=500");
     if let Some(kind) = kind {
         path.push_str("&kind=");
@@ -375,9 +378,8 @@ async fn run(cmd: Command, client: &Client, out: &mpsc::UnboundedSender<Msg>, di
             dirty.queue.store(true, Ordering::Relaxed);
         }
         Command::Queue { id, action } => {
-            let body = serde_json::to_value(&action).expect("actions serialise");
-            let result: Result<QueueItem, ApiError> =
-                client.post(&format!("/admin/queue/{id}"), body).await;
+            let result: Result<QueueItemView, ApiError> =
+                client.post(&format!("/admin/queue/{id}"), &action).await;
             let _ = out.send(Msg::QueueActed {
                 id,
                 action,
@@ -387,12 +389,12 @@ async fn run(cmd: Command, client: &Client, out: &mpsc::UnboundedSender<Msg>, di
         Command::Explain { key, text } => {
             // /admin/explain records nothing; daemons without it fall back to
             // /predict?explain=true, which counts (and may queue) the text.
-            let body = json!({ "text": text });
-            let result: Result<Explained, ApiError> = match client
-                .post("/admin/explain", body.clone())
+            let body = PredictRequest { text };
+            let result: Result<ExplainResponse, ApiError> = match client
+                .post("/admin/explain", &body)
                 .await
             {
-                Err(ApiError::NotAvailable(_)) => client.post("/predict?explain=true", body).await,
+                Err(ApiError::NotAvailable(_)) => client.post("/predict?explain=true", &body).await,
                 other => other,
             };
             let _ = out.send(Msg::Explained {
@@ -402,7 +404,7 @@ async fn run(cmd: Command, client: &Client, out: &mpsc::UnboundedSender<Msg>, di
         }
         Command::Retrain => {
             match client
-                .post::<serde_json::Value>("/admin/retrain", json!({}))
+                .post::<RetrainStarted>("/admin/retrain", &json!({}))
                 .await
             {
                 Ok(_) => notice("retrain started".into(), false),
@@ -415,7 +417,12 @@ async fn run(cmd: Command, client: &Client, out: &mpsc::UnboundedSender<Msg>, di
         }
         Command::Promote { version } => {
             let r = client
-                .post::<serde_json::Value>("/admin/promote", json!({ "version": version }))
+                .post::<CurrentVersion>(
+                    "/admin/promote",
+                    &PromoteRequest {
+                        version: version.clone(),
+                    },
+                )
                 .await;
             match r {
                 Ok(_) => notice(format!("promoted {version}"), false),
@@ -424,37 +431,24 @@ async fn run(cmd: Command, client: &Client, out: &mpsc::UnboundedSender<Msg>, di
             dirty.models.store(true, Ordering::Relaxed);
         }
         Command::Rollback { version } => {
-            let body = match &version {
-                Some(v) => json!({ "version": v }),
-                None => json!({}),
-            };
+            let body = VersionRequest { version };
             match client
-                .post::<serde_json::Value>("/admin/rollback", body)
+                .post::<CurrentVersion>("/admin/rollback", &body)
                 .await
             {
-                Ok(v) => {
-                    let now = v
-                        .get("version")
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                        .or(version)
-                        .unwrap_or_else(|| "the previous version".into());
-                    notice(format!("rolled back to {now}"), false)
-                }
+                Ok(now) => notice(format!("rolled back to {}", now.version), false),
                 Err(e) => notice(format!("rollback: {e}"), true),
             }
             dirty.models.store(true, Ordering::Relaxed);
         }
         Command::AckAlert { key, id } => {
-            if let Some(id) = id {
-                let r = client
-                    .post::<serde_json::Value>(&format!("/admin/alerts/{id}/ack"), json!({}))
-                    .await;
-                match r {
-                    // Older daemons cannot store an ack; it then lives in this console only.
-                    Ok(_) | Err(ApiError::NotAvailable(_)) => {}
-                    Err(e) => return notice(format!("acknowledging alert {id}: {e}"), true),
-                }
+            let r = client
+                .post::<Alert>(&format!("/admin/alerts/{id}/ack"), &json!({}))
+                .await;
+            match r {
+                // Older daemons cannot store an ack; it then lives in this console only.
+                Ok(_) | Err(ApiError::NotAvailable(_)) => {}
+                Err(e) => return notice(format!("acknowledging alert {id}: {e}"), true),
             }
             let _ = out.send(Msg::AlertAcked { key });
         }

@@ -10,7 +10,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::api::{
-    Alert, Event, Explained, Health, Metrics, ModelVersion, Prediction, RetrainReport,
+    Alert, Event, ExplainResponse, HealthResponse, MetricsResponse, ModelVersionView,
+    PredictionView, RetrainReport,
 };
 use crate::message::Msg;
 pub use queue::Queue;
@@ -40,7 +41,7 @@ pub enum ConnState {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Explain {
     Loading,
-    Ready(Box<Explained>),
+    Ready(Box<ExplainResponse>),
     Failed(String),
 }
 
@@ -72,7 +73,7 @@ pub struct Notice {
 pub struct Store {
     pub conn: ConnState,
     /// Newest first.
-    pub predictions: VecDeque<Prediction>,
+    pub predictions: VecDeque<PredictionView>,
     /// Predictions per second, from events (the live rate).
     pub rate: Series,
     /// Predictions per minute (events plus the snapshot's history).
@@ -80,9 +81,9 @@ pub struct Store {
     pub feedback_per_min: Series,
     feedback_seen: BTreeSet<i64>,
     pub queue: Queue,
-    pub models: Vec<ModelVersion>,
-    pub metrics: Option<Metrics>,
-    pub health: Option<Health>,
+    pub models: Vec<ModelVersionView>,
+    pub metrics: Option<MetricsResponse>,
+    pub health: Option<HealthResponse>,
     pub current_version: Option<String>,
     pub alerts: Vec<AlertEntry>,
     pub alerts_api: Option<bool>,
@@ -152,14 +153,19 @@ impl Store {
                 self.models = models;
             }
             Msg::Metrics(m) => {
-                if self.current_version.is_none() {
-                    self.current_version.clone_from(&m.model_version);
+                if self.current_version.is_none() && !m.model_version.is_empty() {
+                    self.current_version = Some(m.model_version.clone());
                 }
                 self.metrics = Some(m);
             }
             Msg::Health(h) => {
                 if h.model_version.is_some() {
                     self.current_version.clone_from(&h.model_version);
+                }
+                let skew = protocol_skew(h.protocol_version);
+                let was = self.health.as_ref().map(|old| old.protocol_version);
+                if let Some(text) = skew.filter(|_| was != Some(h.protocol_version)) {
+                    self.notice(text, true, now_ms);
                 }
                 self.health = Some(h);
             }
@@ -173,8 +179,7 @@ impl Store {
             Msg::Alerts(None) => self.alerts_api = Some(false),
             Msg::Alerts(Some(list)) => {
                 self.alerts_api = Some(true);
-                // The daemon's list is the truth; keep only local alerts it cannot know
-                // (id-less ones from events), newest first overall.
+                // The daemon's list is the truth, newest first.
                 let mut entries: Vec<AlertEntry> = list
                     .into_iter()
                     .map(|a| AlertEntry {
@@ -182,7 +187,6 @@ impl Store {
                         alert: a,
                     })
                     .collect();
-                entries.extend(self.alerts.drain(..).filter(|e| e.alert.id.is_none()));
                 entries.sort_by_key(|e| std::cmp::Reverse(e.alert.at_unix_ms));
                 self.alerts = entries;
             }
@@ -225,7 +229,9 @@ impl Store {
 
     fn apply_event(&mut self, e: Event, now_ms: i64) {
         match e {
+            Event::Hello {} => {}
             Event::Prediction(p) => {
+                let p = PredictionView::from(p);
                 let at = if p.created_unix_ms > 0 {
                     p.created_unix_ms
                 } else {
@@ -301,7 +307,7 @@ impl Store {
 
     /// Folds a `/admin/predictions` snapshot in. Predictions already known (from
     /// events, or an earlier snapshot) are not counted twice in the per-minute series.
-    fn merge_predictions(&mut self, list: Vec<Prediction>) {
+    fn merge_predictions(&mut self, list: Vec<PredictionView>) {
         let known: BTreeSet<String> = self.predictions.iter().map(|p| p.id.clone()).collect();
         for p in list {
             if !known.contains(&p.id) {
@@ -352,11 +358,25 @@ impl Store {
     }
 }
 
-pub fn alert_key(a: &Alert) -> String {
-    match a.id {
-        Some(id) => id.to_string(),
-        None => format!("{}@{}", a.rule, a.at_unix_ms),
+/// What to tell the operator when the daemon speaks another protocol version than this
+/// console: fields may then be blank (older daemon) or missing here (newer daemon).
+pub fn protocol_skew(daemon: u32) -> Option<String> {
+    use std::cmp::Ordering::*;
+    match daemon.cmp(&crate::api::PROTOCOL_VERSION) {
+        Equal => None,
+        Less => Some(format!(
+            "the daemon speaks protocol {daemon}, this console {}: some columns may be blank; upgrade the daemon",
+            crate::api::PROTOCOL_VERSION
+        )),
+        Greater => Some(format!(
+            "the daemon speaks protocol {daemon}, this console {}: upgrade the console",
+            crate::api::PROTOCOL_VERSION
+        )),
     }
+}
+
+pub fn alert_key(a: &Alert) -> String {
+    a.id.to_string()
 }
 
 fn duration_ms(d: Duration) -> i64 {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::api::{Alert, Event, Feedback, Label, QueueAction};
+use crate::api::{Alert, Event, FeedbackView, Label, QueueDecision};
 use crate::fixtures::*;
 
 fn store_with(msgs: Vec<Msg>) -> Store {
@@ -98,7 +98,7 @@ fn queue_actions_show_at_once_and_settle_with_the_daemons_answer() {
         queue_item(2, "so so", "pending"),
     ])]);
     assert_eq!(s.queue.counts.pending, 2);
-    let label = QueueAction::Label {
+    let label = QueueDecision::Label {
         label: Label::Negative,
     };
     s.apply(
@@ -129,14 +129,14 @@ fn queue_actions_show_at_once_and_settle_with_the_daemons_answer() {
     s.apply(
         Msg::QueueSent {
             id: 2,
-            action: QueueAction::Skip,
+            action: QueueDecision::Skip {},
         },
         NOW,
     );
     s.apply(
         Msg::QueueActed {
             id: 2,
-            action: QueueAction::Skip,
+            action: QueueDecision::Skip {},
             result: Err("already_resolved: item 2".into()),
         },
         NOW,
@@ -148,20 +148,27 @@ fn queue_actions_show_at_once_and_settle_with_the_daemons_answer() {
 
 #[test]
 fn alerts_count_until_acknowledged_and_the_daemons_list_wins() {
-    let alert = |id: Option<i64>, at| Alert {
+    let alert = |id: u64, at| Alert {
         id,
         at_unix_ms: at,
         rule: "accuracy_drop".into(),
         message: "feedback accuracy 0.61 < 0.75".into(),
-        model_version: Some("v1".into()),
+        model_version: "v1".into(),
         acknowledged: false,
     };
-    let mut s = store_with(vec![Msg::Event(Event::Alert(alert(None, NOW - 10)))]);
+    let mut s = store_with(vec![Msg::Event(Event::Alert(alert(6, NOW - 10)))]);
     assert_eq!(s.unacknowledged_alerts(), 1);
-    s.apply(Msg::Event(Event::Alert(alert(None, NOW - 10))), NOW); // the same one again
+    s.apply(Msg::Event(Event::Alert(alert(6, NOW - 10))), NOW); // the same one again
     assert_eq!(s.alerts.len(), 1);
-    s.apply(Msg::Alerts(Some(vec![alert(Some(7), NOW - 5)])), NOW);
-    assert_eq!(s.alerts.len(), 2, "id-less local alerts are kept");
+    s.apply(
+        Msg::Alerts(Some(vec![alert(7, NOW - 5), alert(6, NOW - 10)])),
+        NOW,
+    );
+    assert_eq!(
+        s.alerts.len(),
+        2,
+        "the daemon's list replaces what events brought"
+    );
     assert_eq!(s.alerts[0].key, "7");
     s.apply(Msg::AlertAcked { key: "7".into() }, NOW);
     assert_eq!(s.unacknowledged_alerts(), 1);
@@ -171,10 +178,17 @@ fn alerts_count_until_acknowledged_and_the_daemons_list_wins() {
 
 #[test]
 fn feedback_volume_comes_from_the_snapshot_and_new_events_once_each() {
-    let fb = |id, at| Feedback {
+    let fb = |id, at| FeedbackView {
         id,
         created_unix_ms: at,
-        correct_label: Some(Label::Positive),
+        text: "fine".into(),
+        predicted_label: Some(Label::Negative),
+        correct_label: Label::Positive,
+        confidence: Some(0.6),
+        prediction_id: None,
+        source: "api".into(),
+        api_key: None,
+        model_version: Some("v1".into()),
         status: "accepted".into(),
     };
     let mut s = store_with(vec![Msg::Feedback(vec![
@@ -185,8 +199,9 @@ fn feedback_volume_comes_from_the_snapshot_and_new_events_once_each() {
     let ev = |id| {
         Msg::Event(Event::Feedback {
             id,
-            correct_label: None,
+            correct_label: Label::Positive,
             status: "accepted".into(),
+            source: "api".into(),
             at_unix_ms: NOW,
         })
     };
@@ -260,4 +275,27 @@ fn the_histogram_bins_confidence_and_counts_the_unsure() {
     assert_eq!(h[0], (1, 1));
     assert_eq!(h[1], (1, 1));
     assert_eq!(h[9], (2, 0));
+}
+
+#[test]
+fn a_daemon_on_another_protocol_version_is_named_once() {
+    let health = |protocol_version| {
+        Msg::Health(crate::api::HealthResponse {
+            status: "ok".into(),
+            ready: true,
+            model_version: Some("v1".into()),
+            protocol_version,
+            ..Default::default()
+        })
+    };
+    let s = store_with(vec![health(crate::api::PROTOCOL_VERSION)]);
+    assert!(s.notice.is_none(), "same version: nothing to say");
+    let mut s = store_with(vec![health(0)]);
+    let notice = s.notice.take().expect("an older daemon is named");
+    assert!(notice.error);
+    assert!(notice.text.contains("protocol 0"), "{}", notice.text);
+    s.apply(health(0), NOW);
+    assert!(s.notice.is_none(), "said once, not on every poll");
+    s.apply(health(crate::api::PROTOCOL_VERSION + 1), NOW);
+    assert!(s.notice.unwrap().text.contains("upgrade the console"));
 }

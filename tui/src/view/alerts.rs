@@ -40,7 +40,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         let title = format!(
             " {} · {} · {} ",
             a.rule,
-            a.model_version.as_deref().unwrap_or("-"),
+            a.model_version.as_str(),
             theme::ago(a.at_unix_ms, app.now_ms) + " ago"
         );
         let p = Paragraph::new(a.message.clone())

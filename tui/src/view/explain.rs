@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::theme::{self, ACCENT, DIM, NEGATIVE, POSITIVE};
-use crate::api::Contribution;
+use crate::api::NgramContribution;
 use crate::state::Explain;
 
 pub fn draw(frame: &mut Frame, area: Rect, text: &str, explain: Option<&Explain>) {
@@ -80,7 +80,7 @@ pub fn draw(frame: &mut Frame, area: Rect, text: &str, explain: Option<&Explain>
 
 fn push_terms(
     lines: &mut Vec<Line<'static>>,
-    terms: &[Contribution],
+    terms: &[NgramContribution],
     max: f64,
     width: usize,
     color: ratatui::style::Color,

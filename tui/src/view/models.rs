@@ -78,7 +78,10 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
             let mut cells = vec![
                 Cell::from(version),
                 Cell::from(Span::styled(m.status.clone(), status_style)),
-                Cell::from(theme::date_time(m.created_unix_ms, app.utc_offset_secs)),
+                Cell::from(theme::date_time(
+                    i64::try_from(m.created_unix_ms).unwrap_or(i64::MAX),
+                    app.utc_offset_secs,
+                )),
                 Cell::from(Line::from(m.total_rows().to_string()).right_aligned()),
             ];
             for s in &sets {

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, TableStat
 use ratatui::Frame;
 
 use super::theme::{self, ACCENT, DIM, WARN};
-use crate::api::QueueAction;
+use crate::api::QueueDecision;
 use crate::app::{App, QUEUE_KINDS, QUEUE_STATES};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
@@ -168,15 +168,15 @@ fn draw_table(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_stateful_widget(table, area, &mut state);
 }
 
-fn short(a: &QueueAction) -> &'static str {
+fn short(a: &QueueDecision) -> &'static str {
     match a {
-        QueueAction::Label { label } => match label {
+        QueueDecision::Label { label } => match label {
             crate::api::Label::Positive => "pos",
             crate::api::Label::Negative => "neg",
         },
-        QueueAction::Accept => "accept",
-        QueueAction::Reject => "reject",
-        QueueAction::Skip => "skip",
+        QueueDecision::Accept {} => "accept",
+        QueueDecision::Reject {} => "reject",
+        QueueDecision::Skip {} => "skip",
     }
 }
 

@@ -7,7 +7,10 @@ use ratatui::style::Color;
 use ratatui::Terminal;
 
 use super::draw;
-use crate::api::{Alert, Contribution, Event, Explained, Explanation, Label, Metrics};
+use crate::api::{
+    Alert, Event, ExplainResponse, ExplanationBody, Label, MetricsResponse, NgramContribution,
+    Probabilities,
+};
 use crate::app::App;
 use crate::fixtures::*;
 use crate::message::Msg;
@@ -155,11 +158,11 @@ fn queue_view_snapshot() {
 fn an_unacknowledged_alert_badges_every_tab() {
     let mut a = connected_app();
     a.apply(Msg::Event(Event::Alert(Alert {
-        id: Some(3),
+        id: 3,
         at_unix_ms: NOW - 60_000,
         rule: "low_confidence_rate".into(),
         message: "42% of the last 500 predictions were unsure (limit 25%)".into(),
-        model_version: Some("v1".into()),
+        model_version: "v1".into(),
         acknowledged: false,
     })));
     for tab in ["1", "2", "3", "4", "5"] {
@@ -229,11 +232,13 @@ fn metrics_view_shows_distribution_volumes_and_latency() {
             NOW,
         ));
     }
-    let mut m = Metrics {
+    let mut m = MetricsResponse {
         total_predictions: 5,
         low_confidence_count: 2,
         live_accuracy: Some(crate::api::LiveAccuracy {
+            version: "v1".into(),
             audited: 40,
+            correct: 33,
             accuracy: 0.825,
             lower: 0.6806,
             upper: 0.9125,
@@ -242,7 +247,7 @@ fn metrics_view_shows_distribution_volumes_and_latency() {
     };
     m.latency.insert(
         "/predict".into(),
-        crate::api::Latency {
+        crate::api::LatencySummary {
             count: 5,
             p50_ms: Some(0.25),
             p90_ms: Some(0.5),
@@ -283,7 +288,7 @@ fn the_explain_pane_lists_the_ngrams_both_ways() {
     a.on_key(crossterm::event::KeyEvent::from(
         crossterm::event::KeyCode::Char('e'),
     ));
-    let c = |ngram: &str, contribution| Contribution {
+    let c = |ngram: &str, contribution| NgramContribution {
         ngram: ngram.into(),
         tfidf: 0.4,
         weight: 6.0,
@@ -291,11 +296,15 @@ fn the_explain_pane_lists_the_ngrams_both_ways() {
     };
     a.apply(Msg::Explained {
         key: "not bad at all".into(),
-        result: Ok(Explained {
+        result: Ok(ExplainResponse {
             label: Label::Positive,
             confidence: 0.94,
+            probabilities: Probabilities {
+                negative: 0.06,
+                positive: 0.94,
+            },
             model_version: "v1".into(),
-            explanation: Explanation {
+            explanation: ExplanationBody {
                 towards_positive: vec![c("not NOT_bad", 2.71)],
                 towards_negative: vec![c("NOT_at NOT_all", -2.56)],
                 bias: 0.45,
