@@ -219,6 +219,34 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// The defaults: what `serve` resolves for `data_dir` when no config file,
+    /// environment variable or flag sets anything (loopback, so auth off; no base
+    /// data, no Hub). [`resolve`] starts from it; tests build one in code.
+    pub fn new(data_dir: PathBuf) -> ServeConfig {
+        let listen = SocketAddr::from(([127, 0, 0, 1], 8000));
+        ServeConfig {
+            keys_file: data_dir.join("keys.toml"),
+            data_dir,
+            listen,
+            base_data: None,
+            log_format: LogFormat::Human,
+            low_confidence_threshold: 0.55,
+            audit_share: DEFAULT_AUDIT_SHARE,
+            min_known_ngrams: 1,
+            recent_predictions: 1_000,
+            auth_required: auth_required(AuthMode::Auto, listen),
+            limits: Limits::default(),
+            tiers: default_tiers(),
+            retrain_schedule: Some(DEFAULT_SCHEDULE.to_string()),
+            retrain: RetrainSettings::default(),
+            keep_versions: DEFAULT_KEEP_VERSIONS,
+            hub: HubFile::default(),
+            feedback: Default::default(),
+            hub_poll_interval: seconds(DEFAULT_POLL_INTERVAL),
+            hub_shard_interval: seconds(DEFAULT_SHARD_INTERVAL),
+        }
+    }
+
     pub fn socket_path(&self) -> PathBuf {
         socket_path(&self.data_dir)
     }
@@ -320,49 +348,42 @@ pub fn keys_file(args: &KeysFileArgs) -> Result<PathBuf> {
         .unwrap_or_else(|| data_dir.join("keys.toml")))
 }
 
-/// Resolves flags/env over the file over the defaults, and checks the result.
+/// Resolves flags/env over the file over the defaults ([`ServeConfig::new`]), and
+/// checks the result.
 pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     let Loaded { data_dir, file } = load(&args.common)?;
-    let listen = args
-        .listen
-        .or(file.listen)
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
+    let d = ServeConfig::new(data_dir);
+    let listen = args.listen.or(file.listen).unwrap_or(d.listen);
     let auth_mode = args.auth.or(file.auth.mode).unwrap_or(AuthMode::Auto);
-    let auth_required = match auth_mode {
-        AuthMode::On => true,
-        AuthMode::Off => false,
-        AuthMode::Auto => !listen.ip().is_loopback(),
-    };
-    let defaults = Limits::default();
     let limits = Limits {
         max_batch: args
             .max_batch
             .or(file.limits.max_batch)
-            .unwrap_or(defaults.max_batch),
+            .unwrap_or(d.limits.max_batch),
         max_text_bytes: file
             .limits
             .max_text_bytes
-            .unwrap_or(defaults.max_text_bytes),
+            .unwrap_or(d.limits.max_text_bytes),
         max_body_bytes: file
             .limits
             .max_body_bytes
-            .unwrap_or(defaults.max_body_bytes),
+            .unwrap_or(d.limits.max_body_bytes),
         request_timeout: file
             .limits
             .request_timeout_ms
             .map(Duration::from_millis)
-            .unwrap_or(defaults.request_timeout),
+            .unwrap_or(d.limits.request_timeout),
         max_connections: file
             .limits
             .max_connections
-            .unwrap_or(defaults.max_connections),
+            .unwrap_or(d.limits.max_connections),
         header_read_timeout: file
             .limits
             .header_read_timeout_ms
             .map(Duration::from_millis)
-            .unwrap_or(defaults.header_read_timeout),
+            .unwrap_or(d.limits.header_read_timeout),
     };
-    let mut tiers = default_tiers();
+    let mut tiers = d.tiers;
     tiers.extend(file.tiers);
     let schedule = args
         .retrain_schedule
@@ -378,30 +399,27 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
             .keys_file
             .clone()
             .or(file.auth.keys_file)
-            .unwrap_or_else(|| data_dir.join("keys.toml")),
-        data_dir,
+            .unwrap_or(d.keys_file),
+        data_dir: d.data_dir,
         listen,
         base_data: args.base_data.clone().or(file.base_data),
-        log_format: args
-            .log_format
-            .or(file.log_format)
-            .unwrap_or(LogFormat::Human),
+        log_format: args.log_format.or(file.log_format).unwrap_or(d.log_format),
         low_confidence_threshold: args
             .low_confidence_threshold
             .or(file.low_confidence_threshold)
-            .unwrap_or(0.55),
+            .unwrap_or(d.low_confidence_threshold),
         audit_share: args
             .audit_share
             .or(file.audit_share)
-            .unwrap_or(DEFAULT_AUDIT_SHARE),
-        min_known_ngrams: file.min_known_ngrams.unwrap_or(1),
-        recent_predictions: file.recent_predictions.unwrap_or(1_000),
-        auth_required,
+            .unwrap_or(d.audit_share),
+        min_known_ngrams: file.min_known_ngrams.unwrap_or(d.min_known_ngrams),
+        recent_predictions: file.recent_predictions.unwrap_or(d.recent_predictions),
+        auth_required: auth_required(auth_mode, listen),
         limits,
         tiers,
         retrain_schedule: (!schedule.trim().eq_ignore_ascii_case("off")).then_some(schedule),
         retrain,
-        keep_versions: file.retrain.keep_versions.unwrap_or(DEFAULT_KEEP_VERSIONS),
+        keep_versions: file.retrain.keep_versions.unwrap_or(d.keep_versions),
         feedback: file.feedback,
         hub_poll_interval: seconds(
             args.hub_poll_interval
@@ -420,6 +438,15 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
     };
     validate(&config)?;
     Ok(config)
+}
+
+/// Whether TCP requests need an API key: `auto` asks for one off loopback.
+fn auth_required(mode: AuthMode, listen: SocketAddr) -> bool {
+    match mode {
+        AuthMode::On => true,
+        AuthMode::Off => false,
+        AuthMode::Auto => !listen.ip().is_loopback(),
+    }
 }
 
 /// A positive number of seconds, or None for 0 (off).

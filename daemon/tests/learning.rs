@@ -1,6 +1,7 @@
 //! Learning from users, end to end through the real binary: a correction served
 //! within a minute with no operator action, a one-key deployment that learns, floods
-//! that change nothing, unknown text, and the audit sample behind live accuracy.
+//! that change nothing, anonymous contradictions held, and the audit sample behind live
+//! accuracy. (Unknown text flagged and queued: in-process, tests/api.)
 
 mod common;
 
@@ -171,39 +172,6 @@ fn anonymous_contradictions_are_held_per_address_and_counted() {
     );
     let rows = get(&daemon.socket(), "/admin/feedback").json();
     assert_eq!(rows[0]["source"], "anonymous");
-}
-
-#[test]
-fn unknown_text_is_flagged_queued_and_not_confident() {
-    let daemon = Daemon::start(&[]);
-    for text in ["🙂🙂🙂", "xqzv brrrkt wubba", "这部电影"] {
-        let p = predict(&daemon.tcp(), text, None);
-        assert_eq!(p["low_confidence"], true, "{text}: {p}");
-        assert_eq!(p["low_confidence_reason"], "unknown_text", "{text}: {p}");
-        assert_eq!(p["confidence"], 0.5, "{text}: {p}");
-    }
-    let known = predict(&daemon.tcp(), "a masterpiece , brilliant and moving", None);
-    assert!(known.get("low_confidence_reason").is_none(), "{known}");
-    let batch = post_json(
-        &daemon.tcp(),
-        "/predict/batch",
-        &json!({ "texts": ["🙂", "a masterpiece , brilliant and moving"] }),
-    )
-    .json();
-    assert_eq!(
-        batch["predictions"][0]["low_confidence_reason"],
-        "unknown_text"
-    );
-    assert_eq!(batch["predictions"][1]["low_confidence"], false);
-    std::thread::sleep(Duration::from_millis(300));
-    let queue = get(&daemon.socket(), "/admin/queue?limit=100").json();
-    let unknown = queue["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["reason"] == "unknown_text")
-        .count();
-    assert_eq!(unknown, 4, "{queue}");
 }
 
 #[test]

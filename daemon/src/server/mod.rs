@@ -6,8 +6,6 @@ pub mod connections;
 mod listeners;
 mod logging;
 
-use crate::api;
-use crate::api::middleware::Origin;
 use crate::auth::KeyStore;
 use crate::config::ServeConfig;
 use crate::events::EventBus;
@@ -42,19 +40,59 @@ pub fn run(config: ServeConfig) -> Result<()> {
         .context("cannot set up the TCP listener")?;
     let socket_path = config.socket_path();
     let unix = listeners::bind_socket(&socket_path)?;
+    let state = match open(config, hub, started) {
+        Ok(state) => state,
+        Err(error) => {
+            let _ = std::fs::remove_file(&socket_path);
+            return Err(error);
+        }
+    };
+    let store = state.store.clone();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("sentimentd")
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(serve(state.clone(), started, tcp, unix));
+    // Whatever happened, everything acknowledged must be on disk before we exit.
+    if let Err(error) = store.flush() {
+        tracing::error!(%error, "could not flush the store on shutdown");
+    }
+    upload_on_shutdown(&state);
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    if result.is_ok() {
+        tracing::info!("stopped");
+    }
+    result
+}
+
+/// The daemon's state for `config`, without listeners: the data directory prepared,
+/// the Hub client, then as [`run`] does after binding. For in-process use (tests):
+/// the same start-up as `serve`, version 1 trained from `config.base_data` if the
+/// data directory has no model yet.
+pub fn open_state(config: ServeConfig) -> Result<SharedState> {
+    let started = Instant::now();
+    listeners::prepare_data_dir(&config)?;
+    let hub = crate::hub::HubRuntime::new(&config.data_dir, &config.hub)?;
+    open(config, hub, started)
+}
+
+/// Everything requests share, from the data directory: the registry (training version
+/// 1 if it has no model), the current model, the store, the keys and the counters.
+/// The one path by which both [`run`] and [`open_state`] build the state.
+fn open(
+    config: ServeConfig,
+    hub: Option<crate::hub::HubRuntime>,
+    started: Instant,
+) -> Result<SharedState> {
     let registry = Registry::open(config.registry_dir())?;
     // A daemon killed in the middle of a retrain or a prune leaves a temporary copy of a
     // model behind; without this, every crash would leak one model's worth of disk.
     for leftover in registry.remove_stale_temporaries()? {
         tracing::info!(path = %leftover.display(), "removed what an interrupted registry write left behind");
     }
-    let version = match bootstrap::ensure_model(&config, &registry) {
-        Ok(version) => version,
-        Err(error) => {
-            let _ = std::fs::remove_file(&socket_path);
-            return Err(error);
-        }
-    };
+    let version = bootstrap::ensure_model(&config, &registry)?;
     let loading = Instant::now();
     let model = registry
         .load(version)
@@ -94,7 +132,7 @@ pub fn run(config: ServeConfig) -> Result<()> {
         .low_confidence
         .store(counters.low_confidence, Relaxed);
     let (shutdown, _) = tokio::sync::watch::channel(false);
-    let state: SharedState = Arc::new(AppState {
+    Ok(Arc::new(AppState {
         limits: RateLimits::new(&config.tiers),
         feedback_guard: Default::default(),
         model: ArcSwap::from_pointee(ServingModel {
@@ -102,7 +140,7 @@ pub fn run(config: ServeConfig) -> Result<()> {
             version: version_name(version),
             record,
         }),
-        store: store.clone(),
+        store,
         registry,
         events: EventBus::new(4_096),
         metrics,
@@ -114,24 +152,7 @@ pub fn run(config: ServeConfig) -> Result<()> {
         started,
         shutdown,
         config,
-    });
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("sentimentd")
-        .build()
-        .context("cannot start the async runtime")?;
-    let result = runtime.block_on(serve(state.clone(), started, tcp, unix));
-    // Whatever happened, everything acknowledged must be on disk before we exit.
-    if let Err(error) = store.flush() {
-        tracing::error!(%error, "could not flush the store on shutdown");
-    }
-    upload_on_shutdown(&state);
-    runtime.shutdown_timeout(Duration::from_secs(5));
-    if result.is_ok() {
-        tracing::info!("stopped");
-    }
-    result
+    }))
 }
 
 /// The last feedback shard, so that feedback taken since the last upload reaches the
@@ -177,18 +198,9 @@ async fn serve(
     };
     // Each listener has its own connection budget, so a flood on TCP cannot lock the
     // operators out of the socket.
-    let tcp_server = connections::serve(
-        tcp,
-        api::router(state.clone(), Origin::Tcp),
-        limits,
-        stop(&state),
-    );
-    let unix_server = connections::serve(
-        unix,
-        api::router(state.clone(), Origin::Socket),
-        limits,
-        stop(&state),
-    );
+    let tcp_server = connections::serve(tcp, crate::app(state.clone()), limits, stop(&state));
+    let unix_server =
+        connections::serve(unix, crate::socket_app(state.clone()), limits, stop(&state));
 
     tokio::spawn(listeners::watch_signals(state.clone()));
     tokio::spawn(crate::tasks::housekeeping::reload_keys_when_changed(

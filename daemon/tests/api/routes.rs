@@ -3,9 +3,7 @@
 //! describes must agree. The demo page's files are the only routes outside the OpenAPI
 //! document, and `docs/API.md` lists them explicitly under "Pages".
 
-mod common;
-
-use common::*;
+use crate::common::app::App;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -109,10 +107,10 @@ fn openapi_routes(doc: &serde_json::Value) -> Routes {
     routes
 }
 
-#[test]
-fn the_router_openapi_json_and_docs_api_md_list_the_same_routes() {
-    let daemon = Daemon::start(&[]);
-    let served: Routes = get(&daemon.socket(), "/admin/routes").json()["routes"]
+#[tokio::test]
+async fn the_router_openapi_json_and_docs_api_md_list_the_same_routes() {
+    let app = App::new();
+    let served: Routes = app.socket_get("/admin/routes").await.json()["routes"]
         .as_array()
         .expect("routes")
         .iter()
@@ -123,7 +121,7 @@ fn the_router_openapi_json_and_docs_api_md_list_the_same_routes() {
             )
         })
         .collect();
-    let doc = get(&daemon.tcp(), "/openapi.json").json();
+    let doc = app.get("/openapi.json").await.json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let openapi = openapi_routes(&doc);
     let api_md = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/API.md");
@@ -171,7 +169,7 @@ fn the_router_openapi_json_and_docs_api_md_list_the_same_routes() {
         if path == "/events" || method != "GET" {
             continue;
         }
-        let r = get(&daemon.socket(), &path.replace("{id}", "1"));
+        let r = app.socket_get(&path.replace("{id}", "1")).await;
         assert!(
             r.status != 404 || r.code() != "not_found",
             "{path} is listed but not routed"
