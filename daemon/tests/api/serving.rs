@@ -3,6 +3,10 @@
 
 use crate::common::app::{App, Via};
 use crate::common::INLINE_TRAIN_ROWS;
+use sentiment_protocol::{
+    BatchResponse, FeedbackResponse, FeedbackView, HealthResponse, Label, MetricsResponse,
+    ModelInfoResponse, PredictResponse, QueueItemView, QueueResponse,
+};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -28,9 +32,10 @@ async fn every_public_endpoint_answers_on_tcp_and_the_socket() {
         };
         let health = get("/health").await;
         assert_eq!(health.status, 200);
-        let health = health.json();
-        assert_eq!(health["ready"], true);
-        assert_eq!(health["model_version"], "v1");
+        let health: HealthResponse = health.read();
+        assert!(health.ready);
+        assert_eq!(health.model_version.as_deref(), Some("v1"));
+        assert_eq!(health.protocol_version, sentiment_protocol::PROTOCOL_VERSION);
 
         let p = post(
             "/predict",
@@ -38,30 +43,25 @@ async fn every_public_endpoint_answers_on_tcp_and_the_socket() {
         )
         .await;
         assert_eq!(p.status, 200, "{}", p.text());
-        let p = p.json();
-        assert_eq!(p["label"], "positive");
-        assert_eq!(p["model_version"], "v1");
-        let (neg, pos) = (
-            p["probabilities"]["negative"].as_f64().unwrap(),
-            p["probabilities"]["positive"].as_f64().unwrap(),
-        );
+        assert!(p.json().get("explanation").is_none());
+        let p: PredictResponse = p.read();
+        assert_eq!(p.label, Label::Positive);
+        assert_eq!(p.model_version, "v1");
+        let (neg, pos) = (p.probabilities.negative, p.probabilities.positive);
         assert!((neg + pos - 1.0).abs() < 1e-9);
-        assert_eq!(p["confidence"].as_f64().unwrap(), pos);
-        assert!(p["prediction_id"].as_str().unwrap().len() >= 32);
-        assert!(p.get("explanation").is_none());
+        assert_eq!(p.confidence, pos);
+        assert!(p.prediction_id.len() >= 32);
 
         let e = post(
             "/predict?explain=true",
             json!({"text": "dull and lifeless"}),
         )
         .await
-        .json();
-        assert_eq!(e["label"], "negative");
-        let towards_negative = e["explanation"]["towards_negative"].as_array().unwrap();
+        .read::<PredictResponse>();
+        assert_eq!(e.label, Label::Negative);
+        let towards_negative = e.explanation.expect("asked for").towards_negative;
         assert!(!towards_negative.is_empty());
-        assert!(towards_negative
-            .iter()
-            .all(|c| c["contribution"].as_f64().unwrap() < 0.0));
+        assert!(towards_negative.iter().all(|c| c.contribution < 0.0));
 
         let b = post(
             "/predict/batch",
@@ -69,12 +69,11 @@ async fn every_public_endpoint_answers_on_tcp_and_the_socket() {
         )
         .await;
         assert_eq!(b.status, 200);
-        let b = b.json();
-        let predictions = b["predictions"].as_array().unwrap();
+        let predictions = b.read::<BatchResponse>().predictions;
         assert_eq!(predictions.len(), 3);
-        assert_eq!(predictions[0]["label"], "positive");
-        assert_eq!(predictions[1]["label"], "negative");
-        assert_eq!(predictions[0]["confidence"], predictions[2]["confidence"]);
+        assert_eq!(predictions[0].label, Label::Positive);
+        assert_eq!(predictions[1].label, Label::Negative);
+        assert_eq!(predictions[0].confidence, predictions[2].confidence);
 
         // Both feedback forms.
         let f = post(
@@ -83,27 +82,28 @@ async fn every_public_endpoint_answers_on_tcp_and_the_socket() {
         )
         .await;
         assert_eq!(f.status, 200, "{}", f.text());
-        assert_eq!(f.json()["status"], "accepted");
+        let f: FeedbackResponse = f.read();
+        assert_eq!(f.status, "accepted");
         let by_id = post(
             "/feedback",
-            json!({"prediction_id": p["prediction_id"], "correct_label": 0}),
+            json!({"prediction_id": p.prediction_id, "correct_label": 0}),
         )
         .await;
         assert_eq!(by_id.status, 200, "{}", by_id.text());
-        assert!(by_id.json()["id"].as_i64().unwrap() > f.json()["id"].as_i64().unwrap());
+        assert!(by_id.read::<FeedbackResponse>().id > f.id);
 
-        let info = get("/model_info").await.json();
-        assert_eq!(info["version"], "v1");
-        assert_eq!(info["trained_on"]["examples"], INLINE_TRAIN_ROWS);
-        let accuracy = info["metrics"]["base_test"]["accuracy"].as_f64().unwrap();
+        let info: ModelInfoResponse = get("/model_info").await.read();
+        assert_eq!(info.version, "v1");
+        assert_eq!(info.trained_on.examples, INLINE_TRAIN_ROWS as u64);
+        let accuracy = info.metrics["base_test"]["accuracy"].as_f64().unwrap();
         assert!(accuracy > 0.70, "base test accuracy {accuracy}");
 
-        let m = get("/metrics").await.json();
-        assert!(m["total_predictions"].as_u64().unwrap() >= 5);
-        assert!(m["total_feedback"].as_u64().unwrap() >= 2);
-        assert_eq!(m["model_version"], "v1");
-        assert_eq!(m["test_accuracy"].as_f64().unwrap(), accuracy);
-        assert!(m["average_confidence"].as_f64().unwrap() > 0.5);
+        let m: MetricsResponse = get("/metrics").await.read();
+        assert!(m.total_predictions >= 5);
+        assert!(m.total_feedback >= 2);
+        assert_eq!(m.model_version, "v1");
+        assert_eq!(m.test_accuracy, Some(accuracy));
+        assert!(m.average_confidence.unwrap() > 0.5);
 
         let prom = app
             .request(via, "GET", "/metrics", &[("Accept", "text/plain")], b"")
@@ -130,30 +130,29 @@ async fn low_confidence_predictions_are_queued_and_labelled_into_feedback() {
     let p = app
         .socket_post_json("/predict", &json!({"text": "a moving film"}))
         .await
-        .json();
-    assert_eq!(p["low_confidence"], true);
+        .read::<PredictResponse>();
+    assert!(p.low_confidence);
     app.socket_post_json(
         "/predict/batch",
         &json!({"texts": ["a boring film", "a witty film"]}),
     )
     .await;
-    let queue = wait_for(|| async {
-        let q = app.socket_get("/admin/queue").await.json();
-        (q["items"].as_array().unwrap().len() >= 3).then_some(q)
+    let items = wait_for(|| async {
+        let q: QueueResponse = app.socket_get("/admin/queue").await.read();
+        (q.items.len() >= 3).then_some(q.items)
     })
     .await;
-    let items = queue["items"].as_array().unwrap();
-    assert_eq!(items[0]["kind"], "low_confidence");
-    assert_eq!(items[0]["prediction_id"], p["prediction_id"]);
-    assert_eq!(items[0]["state"], "pending");
-    let id = items[0]["id"].as_i64().unwrap();
+    assert_eq!(items[0].kind, "low_confidence");
+    assert_eq!(items[0].prediction_id.as_ref(), Some(&p.prediction_id));
+    assert_eq!(items[0].state, "pending");
+    let id = items[0].id;
 
     let path = format!("/admin/queue/{id}");
     let labelled = app
         .socket_post_json(&path, &json!({"action": "label", "label": "negative"}))
         .await;
     assert_eq!(labelled.status, 200, "{}", labelled.text());
-    assert_eq!(labelled.json()["state"], "labelled");
+    assert_eq!(labelled.read::<QueueItemView>().state, "labelled");
     let again = app
         .socket_post_json(&path, &json!({"action": "reject"}))
         .await;
@@ -167,14 +166,14 @@ async fn low_confidence_predictions_are_queued_and_labelled_into_feedback() {
         .await;
     assert_eq!(no_label.status, 400);
 
-    let feedback = app.socket_get("/admin/feedback").await.json();
-    let row = &feedback.as_array().unwrap()[0];
-    assert_eq!(row["text"], "a moving film");
-    assert_eq!(row["correct_label"], "negative");
-    assert_eq!(row["status"], "accepted");
-    let m = app.socket_get("/metrics").await.json();
-    assert_eq!(m["low_confidence_count"].as_u64().unwrap(), 3);
-    assert_eq!(m["queue_pending"].as_u64().unwrap(), 2);
+    let feedback: Vec<FeedbackView> = app.socket_get("/admin/feedback").await.read();
+    let row = &feedback[0];
+    assert_eq!(row.text, "a moving film");
+    assert_eq!(row.correct_label, Label::Negative);
+    assert_eq!(row.status, "accepted");
+    let m: MetricsResponse = app.socket_get("/metrics").await.read();
+    assert_eq!(m.low_confidence_count, 3);
+    assert_eq!(m.queue_pending, 2);
 }
 
 #[tokio::test]
