@@ -6,9 +6,9 @@
 
 mod common;
 
-use arrow_array::{Int64Array, RecordBatch, StringArray};
 use common::*;
 use sentiment_data::hub::test_server::{Access, RepoKind, TestHub};
+use sentiment_data::{read_examples, write_examples, Format, ReadOptions};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -39,27 +39,10 @@ fn test_hub() -> TestHub {
     hub
 }
 
-/// SST-2 TSV (`sentence<TAB>label`) to Parquet with the Hub's column names.
+/// SST-2 TSV (`sentence<TAB>label`) to Parquet in the Hub's layout.
 fn write_parquet(tsv: &Path, out: &Path) {
-    let text = std::fs::read_to_string(tsv).unwrap();
-    let (mut sentences, mut labels) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let (sentence, label) = line.rsplit_once('\t').unwrap();
-        sentences.push(sentence.to_string());
-        labels.push(label.trim().parse::<i64>().unwrap());
-    }
-    let batch = RecordBatch::try_from_iter([
-        (
-            "sentence",
-            Arc::new(StringArray::from(sentences)) as arrow_array::ArrayRef,
-        ),
-        ("label", Arc::new(Int64Array::from(labels)) as _),
-    ])
-    .unwrap();
-    let file = std::fs::File::create(out).unwrap();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
+    let data = read_examples(tsv, &ReadOptions::default()).unwrap();
+    write_examples(out, Format::Parquet, &data.examples).unwrap();
 }
 
 /// A config file with the Hub section, short intervals and no cron retrain.

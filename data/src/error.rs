@@ -112,16 +112,6 @@ pub enum DataError {
         split: &'static str,
         files: Vec<PathBuf>,
     },
-
-    /// Asked to write a format this crate only reads.
-    #[error(
-        "{file}: writing {format} files is not supported; write .tsv, .csv or .jsonl instead",
-        file = .path.display()
-    )]
-    UnsupportedWrite {
-        path: PathBuf,
-        format: crate::Format,
-    },
 }
 
 impl DataError {
