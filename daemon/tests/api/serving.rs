@@ -35,7 +35,10 @@ async fn every_public_endpoint_answers_on_tcp_and_the_socket() {
         let health: HealthResponse = health.read();
         assert!(health.ready);
         assert_eq!(health.model_version.as_deref(), Some("v1"));
-        assert_eq!(health.protocol_version, sentiment_protocol::PROTOCOL_VERSION);
+        assert_eq!(
+            health.protocol_version,
+            sentiment_protocol::PROTOCOL_VERSION
+        );
 
         let p = post(
             "/predict",
