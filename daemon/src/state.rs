@@ -111,11 +111,45 @@ impl RecentPredictions {
         (if n == 0 { 0.0 } else { sum / n as f64 }, n)
     }
 
+    /// The kept predictions' confidence in `bins` equal bins from 0.5 to 1.0 (a
+    /// confidence below 0.5 counts in the first, 1.0 in the last), their mean as
+    /// [`RecentPredictions::average_confidence`] gives it, and the newest `low_limit`
+    /// low-confidence ones, newest first: one consistent snapshot.
+    pub fn confidence_snapshot(&self, bins: usize, low_limit: usize) -> ConfidenceSnapshot {
+        let ring = self.inner.lock().expect("ring lock");
+        let mut counts = vec![0u64; bins];
+        for record in &ring.items {
+            let at = ((record.confidence - 0.5) / 0.5 * bins as f64).floor();
+            counts[(at.max(0.0) as usize).min(bins - 1)] += 1;
+        }
+        ConfidenceSnapshot {
+            counts,
+            predictions: ring.items.len() as u64,
+            mean: (!ring.items.is_empty()).then(|| ring.confidence_sum / ring.items.len() as f64),
+            low_confidence: ring
+                .items
+                .iter()
+                .rev()
+                .filter(|r| r.low_confidence)
+                .take(low_limit)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Newest first.
     pub fn latest(&self, limit: usize) -> Vec<PredictionRecord> {
         let ring = self.inner.lock().expect("ring lock");
         ring.items.iter().rev().take(limit).cloned().collect()
     }
+}
+
+/// See [`RecentPredictions::confidence_snapshot`].
+pub struct ConfidenceSnapshot {
+    pub counts: Vec<u64>,
+    pub predictions: u64,
+    pub mean: Option<f64>,
+    pub low_confidence: Vec<PredictionRecord>,
 }
 
 impl Ring {

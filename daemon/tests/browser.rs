@@ -1,8 +1,16 @@
-//! The demo page end to end in headless Chromium: a real daemon serves it, the driver
-//! in `tests/browser/demo.mjs` (Playwright's `playwright-core` on Debian's `chromium`)
-//! predicts and corrects as a visitor would, and this test then asks the daemon, over
-//! its operator socket, whether the correction was stored. Screenshots are kept under
-//! the target directory in `browser-artifacts/`.
+//! The pages end to end in headless Chromium (Playwright's `playwright-core` on
+//! Debian's `chromium`), each against a real daemon:
+//!
+//! - the demo page: the driver in `tests/browser/demo.mjs` predicts and corrects as a
+//!   visitor would, and this test then asks the daemon, over its operator socket,
+//!   whether the correction was stored;
+//! - the dashboard: a daemon that has served predictions, taken feedback, promoted a
+//!   retrained version and rejected another, and raised an alert; the driver in
+//!   `tests/browser/dashboard.mjs` checks every chart and table against
+//!   `/metrics/dashboard`, sees an update arrive without reload, and looks at the page
+//!   as an operator, as a user, at phone width and in the dark scheme.
+//!
+//! Screenshots are kept under the target directory in `browser-artifacts/`.
 //!
 //! Needs `node`, `/usr/bin/chromium` (or `CHROMIUM`) and `npm ci` in `tests/browser`;
 //! `bash .ci/run` installs them. `SENTIMENT_SKIP_BROWSER=1` skips it where they cannot be
@@ -11,6 +19,7 @@
 mod common;
 
 use common::*;
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -45,14 +54,53 @@ fn prerequisites_missing() -> Option<String> {
     None
 }
 
-#[test]
-fn a_visitor_predicts_and_corrects_in_the_browser_and_the_daemon_stores_it() {
+/// False (after saying why) when `SENTIMENT_SKIP_BROWSER` is set; panics when the
+/// browser or the driver's packages are missing.
+fn browser_available() -> bool {
     if std::env::var_os("SENTIMENT_SKIP_BROWSER").is_some() {
         eprintln!("SKIPPED: SENTIMENT_SKIP_BROWSER is set");
-        return;
+        return false;
     }
     if let Some(missing) = prerequisites_missing() {
         panic!("the browser test cannot run: {missing} (or set SENTIMENT_SKIP_BROWSER=1)");
+    }
+    true
+}
+
+/// Runs a driver script; its last line of output is its JSON report.
+fn run_driver(script: &str, args: &[&str], daemon: &Daemon) -> serde_json::Value {
+    let output = Command::new("node")
+        .arg(driver_dir().join(script))
+        .args(args)
+        .current_dir(driver_dir())
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser driver {script} failed:\n{}\n{stdout}\ndaemon log:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        daemon.logs()
+    );
+    serde_json::from_str(stdout.lines().last().expect("the driver prints its report"))
+        .expect("the driver's report is JSON")
+}
+
+fn assert_png(path: &serde_json::Value) {
+    let path = Path::new(path.as_str().unwrap());
+    let bytes = std::fs::read(path).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG"),
+        "{} is not a PNG",
+        path.display()
+    );
+    println!("screenshot: {}", path.display());
+}
+
+#[test]
+fn a_visitor_predicts_and_corrects_in_the_browser_and_the_daemon_stores_it() {
+    if !browser_available() {
+        return;
     }
     // The default configuration: anonymous callers on loopback may predict and correct.
     let open = Daemon::start(&[]);
@@ -60,24 +108,18 @@ fn a_visitor_predicts_and_corrects_in_the_browser_and_the_daemon_stores_it() {
     let locked = Daemon::start(&["--auth", "on"]);
     let out = artifacts_dir();
 
-    let output = Command::new("node")
-        .arg(driver_dir().join("demo.mjs"))
-        .args(["--url", &format!("http://127.0.0.1:{}/", open.port)])
-        .args(["--auth-url", &format!("http://127.0.0.1:{}/", locked.port)])
-        .args(["--out", out.to_str().unwrap()])
-        .current_dir(driver_dir())
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser driver failed:\n{}\n{stdout}\ndaemon log:\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        open.logs()
+    let report = run_driver(
+        "demo.mjs",
+        &[
+            "--url",
+            &format!("http://127.0.0.1:{}/", open.port),
+            "--auth-url",
+            &format!("http://127.0.0.1:{}/", locked.port),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &open,
     );
-    let report: serde_json::Value =
-        serde_json::from_str(stdout.lines().last().expect("the driver prints its report"))
-            .expect("the driver's report is JSON");
 
     // The page showed the served model.
     let info = get(&open.tcp(), "/model_info").json();
@@ -124,13 +166,152 @@ fn a_visitor_predicts_and_corrects_in_the_browser_and_the_daemon_stores_it() {
         .iter()
         .chain(std::iter::once(&report["auth"]["screenshot"]))
     {
-        let path = Path::new(shot.as_str().unwrap());
-        let bytes = std::fs::read(path).unwrap();
-        assert!(
-            bytes.starts_with(b"\x89PNG"),
-            "{} is not a PNG",
-            path.display()
-        );
-        println!("screenshot: {}", path.display());
+        assert_png(shot);
+    }
+}
+
+#[test]
+fn the_dashboard_shows_a_learning_daemon_live_to_operators_and_users() {
+    if !browser_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys.toml");
+    let admin_key = add_key(&keys, "ops", "unlimited", "admin");
+    let user_key = add_key(&keys, "alice", "unlimited", "user");
+    let daemon = Daemon::start(&["--auth", "on", "--keys-file", keys.to_str().unwrap()]);
+    let (tcp, socket) = (daemon.tcp(), daemon.socket());
+
+    // Its history: v2 promoted; v3 rejected, served by hand (which raises an alert)
+    // and rolled back to v2; v4 rejected.
+    send_learnable_feedback(&socket, 40);
+    assert_eq!(retrain_and_wait(&socket)["outcome"], "promoted");
+    send_poison(&socket, 2_000);
+    assert_eq!(retrain_and_wait(&socket)["outcome"], "rejected");
+    let promote = post_json(&socket, "/admin/promote", &json!({"version": "v3"}));
+    assert_eq!(promote.status, 200, "{}", promote.text());
+    let rollback = post_json(&socket, "/admin/rollback", &json!({"version": "v2"}));
+    assert_eq!(rollback.status, 200, "{}", rollback.text());
+    let fresh = post_json(
+        &socket,
+        "/feedback",
+        &json!({"text": "one more flurbish thing", "correct_label": "positive"}),
+    );
+    assert_eq!(fresh.status, 200, "{}", fresh.text());
+    assert_eq!(retrain_and_wait(&socket)["outcome"], "rejected");
+
+    // Users predict (two texts no model knows are low-confidence) and correct one.
+    for text in [
+        "a gorgeous, witty, moving film",
+        "dull and far too long",
+        "qwzx vbnm plok",
+        "zzzt frobble wug",
+    ] {
+        let r = post_json_with_key(&tcp, "/predict", &user_key, &json!({ "text": text }));
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let correction = post_json_with_key(
+        &tcp,
+        "/feedback",
+        &user_key,
+        &json!({"text": "dull and far too long", "predicted_label": "negative", "correct_label": "positive"}),
+    );
+    assert_eq!(correction.status, 200, "{}", correction.text());
+    // An operator labels a low-confidence item from the queue.
+    let queue = get(&socket, "/admin/queue").json();
+    let item = queue["items"][0]["id"].as_i64().expect("a queued item");
+    let labelled = post_json(
+        &socket,
+        &format!("/admin/queue/{item}"),
+        &json!({"action": "label", "label": "negative"}),
+    );
+    assert_eq!(labelled.status, 200, "{}", labelled.text());
+
+    let out = artifacts_dir();
+    let report = run_driver(
+        "dashboard.mjs",
+        &[
+            "--url",
+            &format!("http://127.0.0.1:{}/", daemon.port),
+            "--admin-key",
+            &admin_key,
+            "--user-key",
+            &user_key,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &daemon,
+    );
+    println!("dashboard report: {report}");
+
+    // The page showed this daemon's versions and figures.
+    let versions: Vec<(String, String)> = report["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap().to_string(),
+                v["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("v1", "promoted"),
+            ("v2", "promoted"),
+            ("v3", "promoted"),
+            ("v4", "rejected")
+        ]
+        .map(|(v, s)| (v.to_string(), s.to_string()))
+    );
+    let metrics = get(&socket, "/metrics").json();
+    let shown = &report["shownTotals"];
+    assert_eq!(shown["total_feedback"], metrics["total_feedback"]);
+    assert_eq!(
+        shown["alerts_unacknowledged"],
+        metrics["alerts_unacknowledged"]
+    );
+    assert_eq!(metrics["alerts_unacknowledged"], 1);
+    // The driver's own prediction is the only one since it read the page.
+    assert_eq!(
+        shown["total_predictions"].as_u64().unwrap() + 1,
+        metrics["total_predictions"].as_u64().unwrap()
+    );
+    assert!(
+        report["lowConfidenceRows"].as_u64().unwrap() >= 1,
+        "{report}"
+    );
+    assert_eq!(report["alertRows"], 1);
+
+    // It updated without a reload, and stayed within its origin and its CSP.
+    let live = &report["liveUpdate"];
+    assert_eq!(live["navigations"], 0);
+    assert_eq!(
+        live["after"].as_u64().unwrap(),
+        live["before"].as_u64().unwrap() + 1
+    );
+    for list in [
+        "cspViolations",
+        "consoleErrors",
+        "pageErrors",
+        "foreignRequests",
+    ] {
+        assert_eq!(report[list], json!([]), "{list}: {report}");
+    }
+    // A user's view has no other user's text.
+    assert_eq!(report["userView"]["view"], "user");
+    assert_eq!(report["userView"]["leaked"], json!([]));
+    assert!(report["userView"]["textsChecked"].as_u64().unwrap() >= 1);
+
+    println!(
+        "dashboard: {} bytes on first load in {} requests, first chart at {:.0} ms",
+        report["bytes"],
+        report["requests"],
+        report["timeToFirstChartMs"].as_f64().unwrap()
+    );
+    for shot in report["screenshots"].as_array().unwrap() {
+        assert_png(shot);
     }
 }

@@ -177,29 +177,6 @@ fn serve_binds_before_training_so_a_busy_port_fails_at_once_and_logs_have_no_col
     );
 }
 
-/// Feedback in made-up words no base text has, so a retrain on it is promoted.
-fn send_learnable_feedback(target: &Target, n: usize) {
-    for i in 0..n {
-        let (text, label) = if i % 2 == 0 {
-            (
-                format!("the flurbish thing number {i} was flurbish"),
-                "positive",
-            )
-        } else {
-            (
-                format!("the gronkle thing number {i} was gronkle"),
-                "negative",
-            )
-        };
-        let r = post_json(
-            target,
-            "/feedback",
-            &json!({"text": text, "correct_label": label}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-    }
-}
-
 #[test]
 fn the_cli_retrain_speaks_the_api_shape_and_the_daemon_reports_it_as_last() {
     let daemon = Daemon::start(&[]);

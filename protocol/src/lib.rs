@@ -10,6 +10,7 @@
 //!
 //! The crate holds data and a few pure helpers only: no I/O, no HTTP, no model.
 
+mod dashboard;
 mod error;
 mod events;
 mod feedback;
@@ -19,6 +20,10 @@ mod operator;
 mod predict;
 mod service;
 
+pub use dashboard::{
+    ConfidenceBin, ConfidenceHistogram, DashboardModel, DashboardResponse, FeedbackBucket,
+    FeedbackVolume,
+};
 pub use error::{ErrorBody, ErrorDetail};
 pub use events::{Event, PredictionEvent};
 pub use feedback::{FeedbackRequest, FeedbackResponse, FeedbackView};

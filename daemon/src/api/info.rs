@@ -120,6 +120,11 @@ pub async fn metrics(
     if wants_text(&headers) {
         return prometheus_response(&state).await;
     }
+    Ok(Json(metrics_response(&state).await?).into_response())
+}
+
+/// What `GET /metrics` answers (the dashboard embeds the same).
+pub async fn metrics_response(state: &SharedState) -> Result<MetricsResponse, ApiError> {
     let serving = state.model.load();
     let m = &state.metrics;
     let latency = TRACKED_ROUTES
@@ -139,10 +144,10 @@ pub async fn metrics(
             )
         })
         .collect::<BTreeMap<_, _>>();
-    let queue_pending = queue_pending(&state).await?;
-    let live = live_accuracy(&state).await?;
+    let queue_pending = queue_pending(state).await?;
+    let live = live_accuracy(state).await?;
     let settings = &state.config.retrain;
-    Ok(Json(MetricsResponse {
+    Ok(MetricsResponse {
         total_predictions: m.predictions.load(Relaxed),
         total_feedback: m.feedback.load(Relaxed),
         low_confidence_count: m.low_confidence.load(Relaxed),
@@ -162,7 +167,6 @@ pub async fn metrics(
         feedback_waiting: state.retrain.trigger.waiting_rows(),
         retrain_due_unix_ms: state.retrain.trigger.due_unix_ms(settings),
     })
-    .into_response())
 }
 
 async fn queue_pending(state: &SharedState) -> Result<u64, ApiError> {

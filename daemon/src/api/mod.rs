@@ -3,6 +3,7 @@
 //! Routes are declared with utoipa-axum, so the OpenAPI document is built from the
 //! same list as the router and cannot drift from it.
 
+mod dashboard;
 pub mod error;
 mod events;
 mod extract;
@@ -96,6 +97,7 @@ pub fn routes(state: &SharedState) -> (Router<SharedState>, utoipa::openapi::Ope
         .routes(routes!(info::model_info))
         .routes(routes!(info::metrics))
         .routes(routes!(info::metrics_prometheus))
+        .routes(routes!(dashboard::dashboard))
         .route_layer(mw::from_fn_with_state(state.clone(), middleware::authorize));
     let operator = OpenApiRouter::new()
         .routes(routes!(operator::recent_predictions))

@@ -362,6 +362,11 @@ pub async fn list_feedback(
 pub async fn models(
     State(state): State<SharedState>,
 ) -> Result<Json<Vec<ModelVersionView>>, ApiError> {
+    Ok(Json(model_versions(&state).await?))
+}
+
+/// Every version in the registry, oldest first, with its live accuracy.
+pub async fn model_versions(state: &SharedState) -> Result<Vec<ModelVersionView>, ApiError> {
     let registry = state.registry.clone();
     let (records, current) = tokio::task::spawn_blocking(move || {
         Ok::<_, sentiment_data::registry::RegistryError>((
@@ -373,29 +378,27 @@ pub async fn models(
     .map_err(|e| ApiError::internal(e.to_string()))?
     .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let mut live: std::collections::BTreeMap<String, crate::live_accuracy::LiveAccuracy> =
-        super::info::live_accuracy(&state)
+        super::info::live_accuracy(state)
             .await?
             .into_iter()
             .map(|l| (l.version.clone(), l))
             .collect();
-    Ok(Json(
-        records
-            .into_iter()
-            .map(|r| ModelVersionView {
-                version: r.name(),
-                current: Some(r.version) == current,
-                status: enum_name(&r.status),
-                created_unix_ms: r.created_unix_ms,
-                parent: r.parent.map(sentiment_data::registry::version_name),
-                accuracy: r
-                    .evaluations
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.accuracy))
-                    .collect(),
-                training_rows: r.training_rows.clone(),
-                decision: r.decision.clone(),
-                live_accuracy: live.remove(&r.name()),
-            })
-            .collect(),
-    ))
+    Ok(records
+        .into_iter()
+        .map(|r| ModelVersionView {
+            version: r.name(),
+            current: Some(r.version) == current,
+            status: enum_name(&r.status),
+            created_unix_ms: r.created_unix_ms,
+            parent: r.parent.map(sentiment_data::registry::version_name),
+            accuracy: r
+                .evaluations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.accuracy))
+                .collect(),
+            training_rows: r.training_rows.clone(),
+            decision: r.decision.clone(),
+            live_accuracy: live.remove(&r.name()),
+        })
+        .collect())
 }

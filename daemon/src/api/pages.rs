@@ -1,9 +1,10 @@
-//! The public demo page at `/` and its static assets, embedded in the binary (no build
-//! step, nothing fetched from elsewhere). They are HTML and static files, not JSON API,
+//! The public pages, the demo at `/` and the dashboard at `/dashboard`, and their static
+//! assets, embedded in the binary (no build step, nothing fetched from elsewhere). They are HTML and static files, not JSON API,
 //! so they are not in `/openapi.json`; `docs/API.md` lists them under "Pages".
 //!
-//! The page talks to the daemon only through the public API (`/model_info`,
-//! `/predict?explain=true`, `/feedback`), with the visitor's own credentials if auth is on.
+//! The pages talk to the daemon only through the API (the demo: `/model_info`,
+//! `/predict?explain=true`, `/feedback`; the dashboard: `/metrics/dashboard`), with the
+//! visitor's own credentials if auth is on.
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,9 +29,16 @@ pub struct Page {
     cache_control: &'static str,
 }
 
-/// The raw assets. `index.html` names the others with a `?v=` hash of their content,
-/// so they can be cached for a year and a new build still loads its own.
-const INDEX_HTML: &str = include_str!("../../assets/demo/index.html");
+/// The HTML pages, by path. Each names the assets below as `/assets/NAME"`, which
+/// becomes `/assets/NAME?v=HASH"` (a hash of the asset's content), so assets can be
+/// cached for a year and a new build still loads its own.
+const HTML_PAGES: &[(&str, &str)] = &[
+    ("/", include_str!("../../assets/demo/index.html")),
+    (
+        "/dashboard",
+        include_str!("../../assets/dashboard/index.html"),
+    ),
+];
 const ASSETS: &[(&str, &str, &[u8])] = &[
     (
         "/assets/app.js",
@@ -47,21 +55,31 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         "image/svg+xml",
         include_bytes!("../../assets/demo/icon.svg"),
     ),
+    (
+        "/assets/dashboard.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/dashboard/dashboard.js"),
+    ),
+    (
+        "/assets/dashboard.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/dashboard/dashboard.css"),
+    ),
 ];
 
 fn content_hash(body: &[u8]) -> String {
     hex::encode(&Sha256::digest(body)[..8])
 }
 
-/// Every page, built once: the assets, then `/` with their hashes filled in.
+/// Every page, built once: the assets, then the HTML pages with their hashes filled in.
 pub fn pages() -> &'static [Page] {
     static PAGES: OnceLock<Vec<Page>> = OnceLock::new();
     PAGES.get_or_init(|| {
-        let mut index = INDEX_HTML.to_string();
-        let mut pages = Vec::with_capacity(ASSETS.len() + 1);
+        let mut pages = Vec::with_capacity(ASSETS.len() + HTML_PAGES.len());
+        let mut versioned = Vec::with_capacity(ASSETS.len());
         for &(path, content_type, body) in ASSETS {
             let hash = content_hash(body);
-            index = index.replace(&format!("{path}\""), &format!("{path}?v={hash}\""));
+            versioned.push((format!("{path}\""), format!("{path}?v={hash}\"")));
             pages.push(Page {
                 path,
                 content_type,
@@ -70,15 +88,22 @@ pub fn pages() -> &'static [Page] {
                 cache_control: "public, max-age=31536000, immutable",
             });
         }
-        let body = index.into_bytes();
-        pages.push(Page {
-            path: "/",
-            content_type: "text/html; charset=utf-8",
-            etag: format!("\"{}\"", content_hash(&body)),
-            body,
-            // Always revalidate the page itself, so a new build's asset URLs are seen.
-            cache_control: "no-cache",
-        });
+        for &(path, html) in HTML_PAGES {
+            let body = versioned
+                .iter()
+                .fold(html.to_string(), |html, (plain, hashed)| {
+                    html.replace(plain, hashed)
+                })
+                .into_bytes();
+            pages.push(Page {
+                path,
+                content_type: "text/html; charset=utf-8",
+                etag: format!("\"{}\"", content_hash(&body)),
+                body,
+                // Always revalidate a page itself, so a new build's asset URLs are seen.
+                cache_control: "no-cache",
+            });
+        }
         pages
     })
 }
@@ -140,34 +165,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn index_names_every_asset_with_its_hash_and_nothing_external() {
+    fn each_page_names_its_assets_with_their_hash_and_nothing_external() {
         let pages = pages();
-        let index = pages.iter().find(|p| p.path == "/").unwrap();
-        let html = std::str::from_utf8(&index.body).unwrap();
-        for page in pages.iter().filter(|p| p.path != "/") {
-            let versioned = format!("{}?v={}\"", page.path, page.etag.trim_matches('"'));
-            assert!(
-                html.contains(&versioned),
-                "index.html must load {versioned}"
-            );
-        }
-        for forbidden in ["http://", "https://", "<script>", " style=\""] {
-            assert!(
-                !html.contains(forbidden),
-                "index.html must not contain {forbidden:?}: the CSP forbids inline code and other hosts"
-            );
-        }
-        // No inline event handlers (onclick=...) either.
-        for (at, _) in html.match_indices(" on") {
-            let name: String = html[at + 3..]
-                .chars()
-                .take_while(char::is_ascii_lowercase)
-                .collect();
-            let after = html[at + 3 + name.len()..].chars().next();
-            assert!(
-                name.is_empty() || after != Some('='),
-                "index.html has an inline handler on{name}="
-            );
+        let html_of = |path: &str| {
+            let page = pages.iter().find(|p| p.path == path).unwrap();
+            std::str::from_utf8(&page.body).unwrap().to_string()
+        };
+        let wanted: &[(&str, &[&str])] = &[
+            (
+                "/",
+                &["/assets/app.js", "/assets/app.css", "/assets/icon.svg"],
+            ),
+            (
+                "/dashboard",
+                &[
+                    "/assets/dashboard.js",
+                    "/assets/dashboard.css",
+                    "/assets/icon.svg",
+                ],
+            ),
+        ];
+        for &(path, assets) in wanted {
+            let html = html_of(path);
+            for asset in assets {
+                let page = pages.iter().find(|p| p.path == *asset).unwrap();
+                let versioned = format!("{asset}?v={}\"", page.etag.trim_matches('"'));
+                assert!(html.contains(&versioned), "{path} must load {versioned}");
+            }
+            for forbidden in ["http://", "https://", "<script>", " style=\"", "<style"] {
+                assert!(
+                    !html.contains(forbidden),
+                    "{path} must not contain {forbidden:?}: the CSP forbids inline code and other hosts"
+                );
+            }
+            // No inline event handlers (onclick=...) either.
+            for (at, _) in html.match_indices(" on") {
+                let name: String = html[at + 3..]
+                    .chars()
+                    .take_while(char::is_ascii_lowercase)
+                    .collect();
+                let after = html[at + 3 + name.len()..].chars().next();
+                assert!(
+                    name.is_empty() || after != Some('='),
+                    "{path} has an inline handler on{name}="
+                );
+            }
         }
     }
 }

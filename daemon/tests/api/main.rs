@@ -9,6 +9,7 @@
 mod common;
 
 mod access;
+mod dashboard;
 mod limits;
 mod pages;
 mod routes;

@@ -1,4 +1,4 @@
-//! The demo page and its assets: public, typed, with a CSP and cache headers, outside
+//! The demo page, the dashboard and their assets: public, typed, with a CSP and cache headers, outside
 //! the OpenAPI document. (The page in a real browser: tests/browser.rs.)
 
 use crate::common::app::{App, Via};
@@ -7,7 +7,39 @@ use crate::common::app::{App, Via};
 async fn the_page_and_its_assets_are_served_with_types_csp_and_cache_headers() {
     let app = App::with(|c| c.auth_required = true);
     // Public even when the API needs keys: the page explains what to do.
-    let page = app.get("/").await;
+    let pages: [(&str, &[(&str, &str)]); 2] = [
+        (
+            "/",
+            &[
+                ("/assets/app.js", "text/javascript; charset=utf-8"),
+                ("/assets/app.css", "text/css; charset=utf-8"),
+                ("/assets/icon.svg", "image/svg+xml"),
+            ],
+        ),
+        (
+            "/dashboard",
+            &[
+                ("/assets/dashboard.js", "text/javascript; charset=utf-8"),
+                ("/assets/dashboard.css", "text/css; charset=utf-8"),
+                ("/assets/icon.svg", "image/svg+xml"),
+            ],
+        ),
+    ];
+    for (path, assets) in pages {
+        check_page(&app, path, assets).await;
+    }
+    // Not JSON API: no page route is in the OpenAPI document.
+    let doc = app.get("/openapi.json").await.json();
+    for path in ["/", "/dashboard", "/assets/app.js", "/assets/dashboard.js"] {
+        assert!(
+            doc["paths"].get(path).is_none(),
+            "{path} is in the API document"
+        );
+    }
+}
+
+async fn check_page(app: &App, path: &str, assets: &[(&str, &str)]) {
+    let page = app.get(path).await;
     assert_eq!(page.status, 200);
     assert_eq!(
         page.header("content-type"),
@@ -17,11 +49,7 @@ async fn the_page_and_its_assets_are_served_with_types_csp_and_cache_headers() {
     assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
     assert_eq!(page.header("cache-control"), Some("no-cache"));
     let html = page.text();
-    for (asset, content_type) in [
-        ("/assets/app.js", "text/javascript; charset=utf-8"),
-        ("/assets/app.css", "text/css; charset=utf-8"),
-        ("/assets/icon.svg", "image/svg+xml"),
-    ] {
+    for &(asset, content_type) in assets {
         let at = html
             .find(&format!("{asset}?v="))
             .unwrap_or_else(|| panic!("{asset} not loaded by the page"));
@@ -39,8 +67,4 @@ async fn the_page_and_its_assets_are_served_with_types_csp_and_cache_headers() {
         assert_eq!(again.status, 304);
         assert!(again.body.is_empty());
     }
-    // Not JSON API: no page route is in the OpenAPI document.
-    let doc = app.get("/openapi.json").await.json();
-    assert!(doc["paths"].get("/").is_none());
-    assert!(doc["paths"].get("/assets/app.js").is_none());
 }

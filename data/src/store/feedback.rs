@@ -345,3 +345,80 @@ pub(crate) fn list(
     })?;
     Ok(out)
 }
+
+/// The sources of feedback that an operator made from the labelling queue (a label,
+/// or an accept of the prediction); everything else came from a user.
+pub const OPERATOR_SOURCES: [&str; 2] = ["operator", "operator_accept"];
+
+/// Bucket widths for [`volume`], narrowest first: a minute, five, fifteen, an hour,
+/// six hours, a day.
+pub const VOLUME_BUCKETS_MS: [i64; 6] =
+    [60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000];
+
+/// Feedback rows that arrived in one time bucket, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VolumeBucket {
+    /// The bucket's start (Unix ms, a multiple of the bucket width).
+    pub start_unix_ms: i64,
+    /// From users: the label differs from the prediction they sent.
+    pub corrections: u64,
+    /// From users: the label agrees with the prediction.
+    pub confirmations: u64,
+    /// From users, with no predicted label to compare.
+    pub labels: u64,
+    /// From an operator ([`OPERATOR_SOURCES`]).
+    pub operator_labels: u64,
+}
+
+/// Every feedback row (whatever its status) counted in equal time buckets, oldest
+/// first, leaving out empty buckets. The width is the narrowest of
+/// [`VOLUME_BUCKETS_MS`] that covers the oldest row to `now` in `max_buckets`; when even
+/// a day does not, only the last `max_buckets` days are counted.
+pub(crate) fn volume(
+    conn: &Connection,
+    now_unix_ms: i64,
+    max_buckets: i64,
+) -> Result<(i64, Vec<VolumeBucket>), StoreError> {
+    let oldest: Option<i64> = conn
+        .prepare_cached("SELECT MIN(created_unix_ms) FROM feedback")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        .ctx("reading the oldest feedback time", conn)?;
+    let span = now_unix_ms - oldest.unwrap_or(now_unix_ms);
+    let bucket_ms = VOLUME_BUCKETS_MS
+        .into_iter()
+        .find(|&width| span / width < max_buckets)
+        .unwrap_or(VOLUME_BUCKETS_MS[VOLUME_BUCKETS_MS.len() - 1]);
+    let since = (now_unix_ms / bucket_ms - (max_buckets - 1)) * bucket_ms;
+    let mut stmt = conn
+        .prepare_cached(
+            // CASE, not a bare comparison: `predicted_label = correct_label` is NULL
+            // when there is no prediction, and a SUM of NULLs is NULL.
+            "SELECT (created_unix_ms / ?1) * ?1 AS start, \
+                    SUM(CASE WHEN source IN (?3, ?4) OR predicted_label IS NULL THEN 0 \
+                             WHEN predicted_label != correct_label THEN 1 ELSE 0 END), \
+                    SUM(CASE WHEN source IN (?3, ?4) OR predicted_label IS NULL THEN 0 \
+                             WHEN predicted_label = correct_label THEN 1 ELSE 0 END), \
+                    SUM(CASE WHEN source NOT IN (?3, ?4) AND predicted_label IS NULL \
+                             THEN 1 ELSE 0 END), \
+                    SUM(CASE WHEN source IN (?3, ?4) THEN 1 ELSE 0 END) \
+             FROM feedback WHERE created_unix_ms >= ?2 GROUP BY start ORDER BY start",
+        )
+        .ctx("preparing the feedback volume query", conn)?;
+    let count = |row: &Row<'_>, i: usize| row.get::<_, i64>(i).map(|n| n.max(0) as u64);
+    let buckets = stmt
+        .query_map(
+            params![bucket_ms, since, OPERATOR_SOURCES[0], OPERATOR_SOURCES[1]],
+            |row| {
+                Ok(VolumeBucket {
+                    start_unix_ms: row.get(0)?,
+                    corrections: count(row, 1)?,
+                    confirmations: count(row, 2)?,
+                    labels: count(row, 3)?,
+                    operator_labels: count(row, 4)?,
+                })
+            },
+        )
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .ctx("counting feedback by time", conn)?;
+    Ok((bucket_ms, buckets))
+}

@@ -42,7 +42,10 @@ mod tests;
 pub use counters::{Counters, FeedbackStatusCounts};
 pub use error::StoreError;
 pub use export::{export_feedback_csv, EXPORT_COLUMNS};
-pub use feedback::{FeedbackFilter, FeedbackRecord, FeedbackStatus, KeyActivity, NewFeedback};
+pub use feedback::{
+    FeedbackFilter, FeedbackRecord, FeedbackStatus, KeyActivity, NewFeedback, VolumeBucket,
+    OPERATOR_SOURCES, VOLUME_BUCKETS_MS,
+};
 pub use predictions::PredictionRecord;
 pub use queue::{
     AuditLabel, NewQueueItem, QueueAction, QueueCounts, QueueFilter, QueueItem, QueueKind,
@@ -482,6 +485,19 @@ impl Store {
     /// Feedback rows, oldest first (see [`FeedbackFilter`]).
     pub fn feedback(&self, filter: FeedbackFilter) -> Result<Vec<FeedbackRecord>, StoreError> {
         self.inner.readers.read(|c| feedback::list(c, &filter))
+    }
+
+    /// Feedback counted by arrival time in at most `max_buckets` equal buckets: the
+    /// bucket width (ms) and the non-empty buckets, oldest first (see
+    /// [`VOLUME_BUCKETS_MS`] for how the width is chosen).
+    pub fn feedback_volume(
+        &self,
+        now_unix_ms: i64,
+        max_buckets: i64,
+    ) -> Result<(i64, Vec<VolumeBucket>), StoreError> {
+        self.inner
+            .readers
+            .read(|c| feedback::volume(c, now_unix_ms, max_buckets))
     }
 
     /// What one API key (by name) has sent since `since_unix_ms`, and its accepted

@@ -650,9 +650,9 @@ pub(crate) fn close_corrections_for(
 }
 
 /// The source of feedback from an operator's label.
-const OPERATOR_SOURCE: &str = "operator";
+const OPERATOR_SOURCE: &str = super::feedback::OPERATOR_SOURCES[0];
 /// The source of feedback from an operator accepting a low-confidence prediction.
-const OPERATOR_ACCEPT_SOURCE: &str = "operator_accept";
+const OPERATOR_ACCEPT_SOURCE: &str = super::feedback::OPERATOR_SOURCES[1];
 
 fn operator_feedback(item: &QueueItem, label: Label, source: &str) -> NewFeedback {
     NewFeedback {

@@ -164,6 +164,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     -- trusted senders and for rows older than this migration.
     ALTER TABLE feedback ADD COLUMN client TEXT;
     "#,
+    // 4: feedback by arrival time, for the dashboard's feedback volume (read every few
+    // seconds: the oldest row and the recent range, without scanning the table).
+    r#"
+    CREATE INDEX feedback_by_time ON feedback (created_unix_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -75,7 +75,7 @@ fn a_version_2_database_is_migrated_keeping_its_rows() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     let all = store
         .queue(QueueFilter {
             state: QueueSelect::All,

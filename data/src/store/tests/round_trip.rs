@@ -270,3 +270,84 @@ fn feedback_client_round_trips_and_defaults_to_none() {
     let back: FeedbackRecord = serde_json::from_value(json).unwrap();
     assert_eq!(back, trusted);
 }
+
+#[test]
+fn feedback_volume_counts_each_kind_in_the_narrowest_bucket_that_covers_it() {
+    let (_dir, store) = temp_store();
+    let submit = |text: &str, predicted: Option<Label>, correct: Label, source: &str| {
+        let mut fb = new_feedback(text, correct);
+        fb.predicted_label = predicted;
+        fb.source = source.into();
+        store.submit_feedback_wait(fb).unwrap().id
+    };
+    let correction = submit("a", Some(Label::Negative), Label::Positive, "api");
+    submit("b", Some(Label::Positive), Label::Positive, "api");
+    let bare = submit("c", None, Label::Negative, "socket");
+    submit("d", Some(Label::Negative), Label::Positive, "operator");
+    submit(
+        "e",
+        Some(Label::Positive),
+        Label::Positive,
+        "operator_accept",
+    );
+    // Nothing older than a minute: one-minute buckets, all rows in the newest one.
+    let now = store
+        .feedback_by_id(correction)
+        .unwrap()
+        .unwrap()
+        .created_unix_ms
+        + 1;
+    let (width, buckets) = store.feedback_volume(now, 60).unwrap();
+    assert_eq!(width, 60_000);
+    let total: u64 = buckets
+        .iter()
+        .map(|b| b.corrections + b.confirmations + b.labels + b.operator_labels)
+        .sum();
+    assert_eq!(total, 5, "{buckets:?}");
+    let sum = |f: fn(&VolumeBucket) -> u64| buckets.iter().map(f).sum::<u64>();
+    assert_eq!(sum(|b| b.corrections), 1);
+    assert_eq!(sum(|b| b.confirmations), 1);
+    assert_eq!(sum(|b| b.labels), 1);
+    assert_eq!(sum(|b| b.operator_labels), 2);
+
+    // Move the correction three hours back and the bare label two: the width grows
+    // to five minutes (36 buckets), and each old row has a bucket of its own (the
+    // bare label's has no prediction at all to compare).
+    let old = now - 3 * 3_600_000;
+    let bare_at = now - 2 * 3_600_000;
+    store
+        .exec_on_writer(&format!(
+            "UPDATE feedback SET created_unix_ms = {old} WHERE id = {correction}; \
+             UPDATE feedback SET created_unix_ms = {bare_at} WHERE id = {bare}"
+        ))
+        .unwrap();
+    let (width, buckets) = store.feedback_volume(now, 60).unwrap();
+    assert_eq!(width, 300_000);
+    assert_eq!(buckets.len(), 3, "{buckets:?}");
+    assert_eq!(buckets[0].start_unix_ms, old / width * width);
+    assert_eq!(buckets[0].corrections, 1);
+    assert_eq!(
+        buckets[1],
+        VolumeBucket {
+            start_unix_ms: bare_at / width * width,
+            labels: 1,
+            ..VolumeBucket::default()
+        }
+    );
+    assert!(buckets.iter().all(|b| b.start_unix_ms % width == 0));
+
+    // A row older than 60 days falls outside even daily buckets.
+    let ancient = now - 61 * 86_400_000;
+    store
+        .exec_on_writer(&format!(
+            "UPDATE feedback SET created_unix_ms = {ancient} WHERE id = {correction}"
+        ))
+        .unwrap();
+    let (width, buckets) = store.feedback_volume(now, 60).unwrap();
+    assert_eq!(width, 86_400_000);
+    let total: u64 = buckets
+        .iter()
+        .map(|b| b.corrections + b.confirmations + b.labels + b.operator_labels)
+        .sum();
+    assert_eq!(total, 4, "the 61-day-old row is left out: {buckets:?}");
+}
