@@ -179,7 +179,15 @@ fn the_dashboard_shows_a_learning_daemon_live_to_operators_and_users() {
     let keys = dir.path().join("keys.toml");
     let admin_key = add_key(&keys, "ops", "unlimited", "admin");
     let user_key = add_key(&keys, "alice", "unlimited", "user");
-    let daemon = Daemon::start(&["--auth", "on", "--keys-file", keys.to_str().unwrap()]);
+    // Every prediction is drawn for audit, so that live accuracy has figures.
+    let daemon = Daemon::start(&[
+        "--auth",
+        "on",
+        "--keys-file",
+        keys.to_str().unwrap(),
+        "--audit-share",
+        "1",
+    ]);
     let (tcp, socket) = (daemon.tcp(), daemon.socket());
 
     // Its history: v2 promoted; v3 rejected, served by hand (which raises an alert)
@@ -217,15 +225,28 @@ fn the_dashboard_shows_a_learning_daemon_live_to_operators_and_users() {
         &json!({"text": "dull and far too long", "predicted_label": "negative", "correct_label": "positive"}),
     );
     assert_eq!(correction.status, 200, "{}", correction.text());
-    // An operator labels a low-confidence item from the queue.
-    let queue = get(&socket, "/admin/queue").json();
-    let item = queue["items"][0]["id"].as_i64().expect("a queued item");
-    let labelled = post_json(
-        &socket,
-        &format!("/admin/queue/{item}"),
-        &json!({"action": "label", "label": "negative"}),
-    );
-    assert_eq!(labelled.status, 200, "{}", labelled.text());
+    // An operator reviews the queue: one prediction was wrong, the others right.
+    let queue = get(&socket, "/admin/queue?limit=100").json();
+    let items = queue["items"].as_array().unwrap();
+    assert!(items.len() >= 3, "{queue}");
+    for (i, item) in items.iter().enumerate() {
+        let decision = if i == 0 {
+            let wrong = if item["predicted_label"] == "positive" {
+                "negative"
+            } else {
+                "positive"
+            };
+            json!({"action": "label", "label": wrong})
+        } else {
+            json!({"action": "accept"})
+        };
+        let id = item["id"].as_i64().unwrap();
+        let r = post_json(&socket, &format!("/admin/queue/{id}"), &decision);
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    // One more low-confidence prediction, left in the queue.
+    let r = post_json_with_key(&tcp, "/predict", &user_key, &json!({"text": "blorp snarf"}));
+    assert!(r.json()["low_confidence"] == true, "{}", r.text());
 
     let out = artifacts_dir();
     let report = run_driver(
@@ -284,6 +305,10 @@ fn the_dashboard_shows_a_learning_daemon_live_to_operators_and_users() {
         "{report}"
     );
     assert_eq!(report["alertRows"], 1);
+    // Live accuracy from the audited predictions, with its interval.
+    let live_accuracy = &metrics["live_accuracy"];
+    assert!(live_accuracy["audited"].as_u64().unwrap() >= 3, "{metrics}");
+    assert_eq!(shown["live_accuracy"], live_accuracy["accuracy"]);
 
     // It updated without a reload, and stayed within its origin and its CSP.
     let live = &report["liveUpdate"];

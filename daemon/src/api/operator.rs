@@ -252,10 +252,15 @@ pub async fn resolve_queue_item(
         .map_err(queue_error)?;
     let item = resolved.item;
     if let Some(feedback) = &resolved.feedback {
-        state
-            .metrics
-            .feedback
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Count a new row (an operator's label or accept), not the user's held
+        // correction changing status: that one was counted when it arrived, and the
+        // store's counter, which a restart reads, counts rows too.
+        if item.feedback_id != Some(feedback.id) {
+            state
+                .metrics
+                .feedback
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if feedback.status == FeedbackStatus::Accepted {
             state.retrain.trigger.feedback_accepted();
         }

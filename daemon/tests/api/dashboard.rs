@@ -70,19 +70,28 @@ async fn the_dashboard_shows_the_daemons_own_numbers_and_texts_only_to_operators
     }
     let queue: QueueResponse = loop {
         let q: QueueResponse = app.socket_get("/admin/queue").await.read();
-        if q.items.len() >= 2 {
+        if q.items.len() >= 3 {
             break q;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    let item = &queue.items[0];
-    let r = app
-        .socket_post_json(
-            &format!("/admin/queue/{}", item.id),
-            &json!({"action": "label", "label": "negative"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    // The correction contradicted a confident prediction from an anonymous caller:
+    // it is held for review. Accepting it changes its status and adds no row.
+    let held = queue.items.iter().find(|i| i.kind == "correction").unwrap();
+    let low = queue
+        .items
+        .iter()
+        .find(|i| i.kind == "low_confidence")
+        .unwrap();
+    for (item, decision) in [
+        (low, json!({"action": "label", "label": "negative"})),
+        (held, json!({"action": "accept"})),
+    ] {
+        let r = app
+            .socket_post_json(&format!("/admin/queue/{}", item.id), &decision)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
     app.state.store.flush().unwrap();
 
     let user = dashboard(app, Via::Tcp, None).await;
