@@ -153,32 +153,47 @@ pub async fn require_operator(request: Request, next: Next) -> Result<Response, 
     }
 }
 
-/// Records latency by route and status class.
-pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state.metrics.observe(
-        path.as_deref().unwrap_or("other"),
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
-}
-
-/// Gives every error response the `{error: {code, message}}` body, including those
-/// axum and tower make with an empty or plain-text body (404, 405, 408, panics).
-pub async fn json_errors(request: Request, next: Next) -> Response {
+/// The per-request work every route shares, in one layer, since each `from_fn` layer
+/// costs a boxed clone of the inner service and a boxed future per request. In order:
+/// a query parameter the route does not declare is refused
+/// ([`unknown_query_parameter`]); the latency is recorded by route and status class;
+/// an error without a JSON body gets one ([`json_error_body`]).
+pub async fn edge(
+    State(state): State<SharedState>,
+    Extension(params): Extension<QueryParams>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // Cheap clones (a standard method is a tag, a URI and a matched path share their
+    // bytes), kept for the error message and the latency's route.
     let method = request.method().clone();
-    let uri_path = request.uri().path().to_string();
+    let uri = request.uri().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let body_limit = request
         .extensions()
         .get::<super::extract::BodyLimit>()
         .map(|l| l.0);
-    let response = next.run(request).await;
+    let started = Instant::now();
+    let response = match unknown_query_parameter(&params, &request) {
+        Some(error) => error.into_response(),
+        None => next.run(request).await,
+    };
+    state.metrics.observe(
+        route.as_ref().map_or("other", MatchedPath::as_str),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    json_error_body(response, &method, uri.path(), body_limit)
+}
+
+/// Gives every error response the `{error: {code, message}}` body, including those
+/// axum and tower make with an empty or plain-text body (404, 405, 408, panics).
+fn json_error_body(
+    response: Response,
+    method: &axum::http::Method,
+    uri_path: &str,
+    body_limit: Option<usize>,
+) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
@@ -235,7 +250,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 }
 
 /// The query parameters each operation of the OpenAPI document declares, by method and
-/// route path: what [`reject_unknown_query`] checks against.
+/// route path: what [`unknown_query_parameter`] checks against.
 #[derive(Debug, Clone, Default)]
 pub struct QueryParams(Arc<HashMap<(String, String), Vec<String>>>);
 
@@ -270,43 +285,34 @@ impl QueryParams {
     }
 }
 
-/// Refuses a query parameter the route does not declare (400 `unknown_query_parameter`)
-/// rather than ignoring it: `?explian=true` would otherwise silently do nothing. Routes
-/// outside the OpenAPI document (the pages) are not checked.
-pub async fn reject_unknown_query(
-    Extension(params): Extension<QueryParams>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    if let (Some(query), Some(path)) = (
-        request.uri().query(),
-        request.extensions().get::<MatchedPath>(),
-    ) {
-        let key = (
-            request.method().as_str().to_string(),
-            path.as_str().to_string(),
-        );
-        if let Some(allowed) = params.0.get(&key) {
-            let unknown = query
-                .split('&')
-                .filter(|pair| !pair.is_empty())
-                .map(|pair| pair.split('=').next().unwrap_or(""))
-                .find(|name| !allowed.iter().any(|a| a == name));
-            if let Some(name) = unknown {
-                let takes = if allowed.is_empty() {
-                    "no query parameters".to_string()
-                } else {
-                    format!("only {}", allowed.join(", "))
-                };
-                return Err(ApiError::bad_request(
-                    "unknown_query_parameter",
-                    format!(
-                        "unknown query parameter {name:?}: {} {} takes {takes}",
-                        key.0, key.1
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(next.run(request).await)
+/// A query parameter the route does not declare, refused (400
+/// `unknown_query_parameter`) rather than ignored: `?explian=true` would otherwise
+/// silently do nothing. Routes outside the OpenAPI document (the pages) are not checked.
+fn unknown_query_parameter(params: &QueryParams, request: &Request) -> Option<ApiError> {
+    let (query, path) = (
+        request.uri().query()?,
+        request.extensions().get::<MatchedPath>()?,
+    );
+    let key = (
+        request.method().as_str().to_string(),
+        path.as_str().to_string(),
+    );
+    let allowed = params.0.get(&key)?;
+    let name = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split('=').next().unwrap_or(""))
+        .find(|name| !allowed.iter().any(|a| a == name))?;
+    let takes = if allowed.is_empty() {
+        "no query parameters".to_string()
+    } else {
+        format!("only {}", allowed.join(", "))
+    };
+    Some(ApiError::bad_request(
+        "unknown_query_parameter",
+        format!(
+            "unknown query parameter {name:?}: {} {} takes {takes}",
+            key.0, key.1
+        ),
+    ))
 }

@@ -211,15 +211,13 @@ pub fn router(state: SharedState, origin: Origin) -> Router {
     let table = route_table::RouteTable::of(&routes);
     routes
         .fallback(|| async { StatusCode::NOT_FOUND })
-        .layer(mw::from_fn(middleware::reject_unknown_query))
-        .layer(mw::from_fn_with_state(state.clone(), middleware::observe))
+        .layer(mw::from_fn_with_state(state.clone(), middleware::edge))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(Extension(query_params))
         .layer(Extension(doc))
         .layer(Extension(table))
         .layer(Extension(origin))
-        .layer(mw::from_fn(middleware::json_errors))
-        // Outside json_errors, which reads it too.
+        // Outside the edge layer, which reads it too.
         .layer(Extension(extract::BodyLimit(
             state.config.limits.max_body_bytes,
         )))

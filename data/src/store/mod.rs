@@ -13,7 +13,9 @@
 //! very slow fsync: in WAL mode it still survives any *process* crash (the committed
 //! transaction is in the -wal file in the OS page cache before COMMIT returns, and the
 //! kernel writes it out even if the process dies), but a power cut may lose the last
-//! commits (never corrupting the file).
+//! commits (never corrupting the file). A batch of nothing but recorded predictions
+//! (fire-and-forget, acknowledged to nobody) commits with `NORMAL` in either mode, so a
+//! prediction load does not cost an fsync per batch; the next `FULL` commit syncs them.
 //!
 //! # Concurrency
 //!
@@ -208,6 +210,7 @@ impl Store {
             health: Arc::clone(&health),
             max_batch: options.max_batch.max(1),
             recent_predictions: options.recent_predictions,
+            synchronous: options.synchronous,
         };
         let handle = std::thread::Builder::new()
             .name("sentiment-store-writer".into())

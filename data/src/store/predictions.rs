@@ -44,29 +44,42 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<PredictionRecord> {
     })
 }
 
-/// Inserts one prediction and counts it. Trimming is done once per batch (`trim`).
-pub(crate) fn insert(conn: &Connection, p: &PredictionRecord) -> Result<(), StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO predictions (id, text, label, confidence, p_positive, model_version, \
-         created_unix_ms, low_confidence, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            p.id,
-            p.text,
-            label_to_sql(p.label),
-            p.confidence,
-            p.p_positive,
-            p.model_version,
-            p.created_unix_ms,
-            p.low_confidence,
-            p.source,
-        ])
-    })
-    .ctx("recording a prediction", conn)?;
-    counters::bump(conn, counters::TOTAL_PREDICTIONS, 1)?;
-    if p.low_confidence {
-        counters::bump(conn, counters::LOW_CONFIDENCE, 1)?;
+/// Inserts predictions and counts them, with one update per counter. A prediction
+/// whose id is already recorded is left out alone (and logged), not the others.
+/// Trimming is done once per batch (`trim`).
+pub(crate) fn insert_all(conn: &Connection, all: &[PredictionRecord]) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO predictions (id, text, label, confidence, p_positive, model_version, \
+             created_unix_ms, low_confidence, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .ctx("preparing to record predictions", conn)?;
+    let (mut total, mut low) = (0i64, 0i64);
+    for p in all {
+        let inserted = stmt
+            .execute(params![
+                p.id,
+                p.text,
+                label_to_sql(p.label),
+                p.confidence,
+                p.p_positive,
+                p.model_version,
+                p.created_unix_ms,
+                p.low_confidence,
+                p.source,
+            ])
+            .ctx("recording a prediction", conn)?;
+        if inserted == 0 {
+            tracing::warn!(prediction = %p.id, "prediction not recorded: its id is already recorded");
+            continue;
+        }
+        total += 1;
+        low += i64::from(p.low_confidence);
+    }
+    counters::bump(conn, counters::TOTAL_PREDICTIONS, total)?;
+    if low > 0 {
+        counters::bump(conn, counters::LOW_CONFIDENCE, low)?;
     }
     Ok(())
 }
