@@ -248,6 +248,8 @@ impl Writer {
                     }
                 }
             }
+        }
+        if recorded > 0 && aborted.is_none() {
             let keep = self.recent_predictions;
             if let Err(err) = savepoint(&self.conn, |c| predictions::trim(c, keep)) {
                 tracing::warn!(error = %err, "could not trim the recent predictions");
