@@ -8,6 +8,7 @@
 // failure, a mismatch with the JSON, a console error, a CSP violation or a request to
 // another origin.
 import { chromium } from "playwright-core";
+import { args, executablePath } from "./chromium.mjs";
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 
@@ -27,19 +28,6 @@ const userKey = argument("--user-key");
 const out = argument("--out");
 const predictText = argument("--predict-text", "a live update arrives");
 const dashboardUrl = new URL("/dashboard", base).href;
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-// Without the background-networking flags Chromium waits on services it cannot reach
-// on a closed network.
-const args = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const TIMEOUT = 15_000;
 const KEY_ITEM = "sentimentd.dashboard.key";
 

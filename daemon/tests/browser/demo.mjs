@@ -6,6 +6,7 @@
 // Prints one JSON line with what the page showed and did; exits non-zero on any
 // failure, a console error, a CSP violation or a request to another origin.
 import { chromium } from "playwright-core";
+import { args, executablePath } from "./chromium.mjs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,19 +20,6 @@ function argument(name) {
 const url = argument("--url");
 const authUrl = argument("--auth-url");
 const out = argument("--out");
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-// Without the background-networking flags Chromium waits on services it cannot reach
-// on a closed network.
-const args = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const TIMEOUT = 15_000;
 
 const problems = [];

@@ -370,6 +370,13 @@ pub struct VolumeBucket {
     pub operator_labels: u64,
 }
 
+impl VolumeBucket {
+    /// Every row in the bucket, of every kind.
+    pub fn total(&self) -> u64 {
+        self.corrections + self.confirmations + self.labels + self.operator_labels
+    }
+}
+
 /// Every feedback row (whatever its status) counted in equal time buckets, oldest
 /// first, leaving out empty buckets. The width is the narrowest of
 /// [`VOLUME_BUCKETS_MS`] that covers the oldest row to `now` in `max_buckets`; when even

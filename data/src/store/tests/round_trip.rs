@@ -299,10 +299,7 @@ fn feedback_volume_counts_each_kind_in_the_narrowest_bucket_that_covers_it() {
         + 1;
     let (width, buckets) = store.feedback_volume(now, 60).unwrap();
     assert_eq!(width, 60_000);
-    let total: u64 = buckets
-        .iter()
-        .map(|b| b.corrections + b.confirmations + b.labels + b.operator_labels)
-        .sum();
+    let total: u64 = buckets.iter().map(VolumeBucket::total).sum();
     assert_eq!(total, 5, "{buckets:?}");
     let sum = |f: fn(&VolumeBucket) -> u64| buckets.iter().map(f).sum::<u64>();
     assert_eq!(sum(|b| b.corrections), 1);
@@ -345,9 +342,6 @@ fn feedback_volume_counts_each_kind_in_the_narrowest_bucket_that_covers_it() {
         .unwrap();
     let (width, buckets) = store.feedback_volume(now, 60).unwrap();
     assert_eq!(width, 86_400_000);
-    let total: u64 = buckets
-        .iter()
-        .map(|b| b.corrections + b.confirmations + b.labels + b.operator_labels)
-        .sum();
+    let total: u64 = buckets.iter().map(VolumeBucket::total).sum();
     assert_eq!(total, 4, "the 61-day-old row is left out: {buckets:?}");
 }
