@@ -33,7 +33,9 @@ pub async fn dashboard(
     let operator = principal.is_operator();
     let now = now_unix_ms();
     let mut metrics = super::info::metrics_response(&state).await?;
-    let versions = super::operator::model_versions(&state).await?;
+    // The live accuracy the metrics just read, not a second read: one snapshot.
+    let versions =
+        super::operator::model_versions(&state, metrics.live_accuracy_by_version.clone()).await?;
     let store = state.store.clone();
     let (bucket_ms, buckets) = tokio::task::spawn_blocking(move || {
         store.feedback_volume(now, FeedbackVolume::MAX_BUCKETS)

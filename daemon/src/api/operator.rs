@@ -367,11 +367,16 @@ pub async fn list_feedback(
 pub async fn models(
     State(state): State<SharedState>,
 ) -> Result<Json<Vec<ModelVersionView>>, ApiError> {
-    Ok(Json(model_versions(&state).await?))
+    let live = super::info::live_accuracy(&state).await?;
+    Ok(Json(model_versions(&state, live).await?))
 }
 
-/// Every version in the registry, oldest first, with its live accuracy.
-pub async fn model_versions(state: &SharedState) -> Result<Vec<ModelVersionView>, ApiError> {
+/// Every version in the registry, oldest first, with its entry of `live` (every
+/// version's live accuracy, as `info::live_accuracy` reads it).
+pub async fn model_versions(
+    state: &SharedState,
+    live: Vec<crate::live_accuracy::LiveAccuracy>,
+) -> Result<Vec<ModelVersionView>, ApiError> {
     let registry = state.registry.clone();
     let (records, current) = tokio::task::spawn_blocking(move || {
         Ok::<_, sentiment_data::registry::RegistryError>((
@@ -383,11 +388,7 @@ pub async fn model_versions(state: &SharedState) -> Result<Vec<ModelVersionView>
     .map_err(|e| ApiError::internal(e.to_string()))?
     .map_err(|e| ApiError::unavailable(e.to_string()))?;
     let mut live: std::collections::BTreeMap<String, crate::live_accuracy::LiveAccuracy> =
-        super::info::live_accuracy(state)
-            .await?
-            .into_iter()
-            .map(|l| (l.version.clone(), l))
-            .collect();
+        live.into_iter().map(|l| (l.version.clone(), l)).collect();
     Ok(records
         .into_iter()
         .map(|r| ModelVersionView {
