@@ -16,8 +16,10 @@ Parts:
   (100) retrains, one new feedback row before each (a retrain without new feedback
   does nothing); its resident memory after start, along the retrains, and after a
   MIXED-second (60) wrk load of predictions and feedback.
-- http: /predict beside an axum JSON hello-world (daemon/examples/hello_json.rs), the
-  same wrk load (-t2 -c32, one JSON POST) on each in turn; /feedback acknowledged/s.
+- http: /predict beside an axum JSON hello-world (daemon/examples/hello_json.rs) and
+  the same server running the daemon's model and nothing else (the ceiling for any
+  /predict with this model), the same wrk load (-t2 -c32, one JSON POST) on each in
+  turn; /feedback acknowledged/s.
 
 Needs wrk (apt-get install wrk), a release build (done here) and the peers'
 virtualenv for the train part (PEERS_PYTHON, or created in /tmp/sentiment-peers).
@@ -192,27 +194,40 @@ def http_part():
                "--base-data", str(DATA / "sst2"), "--config", str(config)]
         env = dict(os.environ, RUST_LOG="warn")
         daemon = subprocess.Popen(cmd, env=env, start_new_session=True, stderr=subprocess.DEVNULL)
-        hello_port = free_port()
-        hello = subprocess.Popen([str(HELLO), f"127.0.0.1:{hello_port}"], start_new_session=True)
+        servers = [daemon]
         try:
             wait_ready(base + "/health", proc=daemon)
+            # The same server with the model the daemon bootstrapped (v1): the ceiling
+            # of any /predict that runs this model, with none of the service around it.
+            model = next(Path(tmp, "d", "models").glob("v*/model.bin"))
+            hello_port, model_port = free_port(), free_port()
+            hello = subprocess.Popen([str(HELLO), f"127.0.0.1:{hello_port}"], start_new_session=True)
+            servers.append(hello)
+            model_only = subprocess.Popen([str(HELLO), f"127.0.0.1:{model_port}", "--model", str(model)],
+                                          start_new_session=True)
+            servers.append(model_only)
             wait_ready(f"http://127.0.0.1:{hello_port}/health", proc=hello)
-            pairs = []
-            for _ in range(3):  # in turn, so that both see the same machine
-                pairs.append((wrk(base + "/predict", predict_lua),
-                              wrk(f"http://127.0.0.1:{hello_port}/predict", predict_lua)))
+            wait_ready(f"http://127.0.0.1:{model_port}/health", proc=model_only)
+            rounds = []
+            for _ in range(3):  # in turn, so that all three see the same machine
+                rounds.append((wrk(base + "/predict", predict_lua),
+                               wrk(f"http://127.0.0.1:{hello_port}/predict", predict_lua),
+                               wrk(f"http://127.0.0.1:{model_port}/predict", predict_lua)))
             feedback = wrk(base + "/feedback", feedback_lua)
         finally:
-            stop(daemon)
-            stop(hello)
-    ratios = [ours["requests_per_second"] / theirs["requests_per_second"] for ours, theirs in pairs]
-    med = lambda i, key: statistics.median(p[i][key] for p in pairs)
-    print("\nHTTP, wrk -t2 -c32, one JSON POST; three pairs, medians")
-    print(f"  {'':26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
-    print(f"  {'sentimentd /predict':26}{med(0, 'requests_per_second'):>10,.0f}{med(0, 'p50_ms'):>9.2f}{med(0, 'p99_ms'):>9.2f}")
-    print(f"  {'axum JSON hello-world':26}{med(1, 'requests_per_second'):>10,.0f}{med(1, 'p50_ms'):>9.2f}{med(1, 'p99_ms'):>9.2f}")
-    print(f"  /predict / hello-world: {statistics.median(ratios) * 100:.0f}% "
-          f"(pairs: {', '.join(f'{r * 100:.0f}%' for r in ratios)})")
+            for server in servers:
+                stop(server)
+    ratio = lambda i, j: [r[i]["requests_per_second"] / r[j]["requests_per_second"] for r in rounds]
+    med = lambda i, key: statistics.median(r[i][key] for r in rounds)
+    pct = lambda values: f"{statistics.median(values) * 100:.0f}% (rounds: {', '.join(f'{v * 100:.0f}%' for v in values)})"
+    print("\nHTTP, wrk -t2 -c32, one JSON POST; three rounds, medians")
+    print(f"  {'':30}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    for i, name in enumerate(["sentimentd /predict", "axum JSON hello-world",
+                              "axum + the model, nothing else"]):
+        print(f"  {name:30}{med(i, 'requests_per_second'):>10,.0f}{med(i, 'p50_ms'):>9.2f}{med(i, 'p99_ms'):>9.2f}")
+    print(f"  /predict / hello-world: {pct(ratio(0, 1))}")
+    print(f"  model alone / hello-world (the ceiling for this model): {pct(ratio(2, 1))}")
+    print(f"  /predict / model alone: {pct(ratio(0, 2))}")
     print(f"  /feedback acknowledged (durable) {feedback['requests_per_second']:,.0f}/s, "
           f"p99 {feedback['p99_ms']:.2f} ms, {feedback['errors']} errors")
 

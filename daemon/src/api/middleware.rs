@@ -10,7 +10,6 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -153,17 +152,27 @@ pub async fn require_operator(request: Request, next: Next) -> Result<Response, 
     }
 }
 
+/// What [`edge`] needs: the state, the declared query parameters, and the extensions
+/// every request carries (the OpenAPI document, the route table, the listener's
+/// [`Origin`], the body limit). Inserting those here replaces one `Extension` layer
+/// each: a layer on the router wraps every route in another boxed service, cloned and
+/// called per request.
+#[derive(Clone)]
+pub struct Edge {
+    pub state: SharedState,
+    pub query_params: QueryParams,
+    pub extensions: Arc<axum::http::Extensions>,
+}
+
 /// The per-request work every route shares, in one layer, since each `from_fn` layer
 /// costs a boxed clone of the inner service and a boxed future per request. In order:
-/// a query parameter the route does not declare is refused
-/// ([`unknown_query_parameter`]); the latency is recorded by route and status class;
-/// an error without a JSON body gets one ([`json_error_body`]).
-pub async fn edge(
-    State(state): State<SharedState>,
-    Extension(params): Extension<QueryParams>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// the shared extensions are added ([`Edge`]); a query parameter the route does not
+/// declare is refused ([`unknown_query_parameter`]); the latency is recorded by route
+/// and status class; an error without a JSON body gets one ([`json_error_body`]).
+pub async fn edge(State(edge): State<Edge>, mut request: Request, next: Next) -> Response {
+    request
+        .extensions_mut()
+        .extend(axum::http::Extensions::clone(&edge.extensions));
     // Cheap clones (a standard method is a tag, a URI and a matched path share their
     // bytes), kept for the error message and the latency's route.
     let method = request.method().clone();
@@ -174,11 +183,11 @@ pub async fn edge(
         .get::<super::extract::BodyLimit>()
         .map(|l| l.0);
     let started = Instant::now();
-    let response = match unknown_query_parameter(&params, &request) {
+    let response = match unknown_query_parameter(&edge.query_params, &request) {
         Some(error) => error.into_response(),
         None => next.run(request).await,
     };
-    state.metrics.observe(
+    edge.state.metrics.observe(
         route.as_ref().map_or("other", MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed(),

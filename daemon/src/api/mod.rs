@@ -209,18 +209,20 @@ pub fn router(state: SharedState, origin: Origin) -> Router {
     // The demo page is HTML, not JSON API: public, outside the OpenAPI document.
     let routes = routes.merge(pages::routes());
     let table = route_table::RouteTable::of(&routes);
+    let mut extensions = axum::http::Extensions::new();
+    extensions.insert(doc);
+    extensions.insert(table);
+    extensions.insert(origin);
+    extensions.insert(extract::BodyLimit(state.config.limits.max_body_bytes));
+    let edge = middleware::Edge {
+        state: state.clone(),
+        query_params,
+        extensions: Arc::new(extensions),
+    };
     routes
         .fallback(|| async { StatusCode::NOT_FOUND })
-        .layer(mw::from_fn_with_state(state.clone(), middleware::edge))
+        .layer(mw::from_fn_with_state(edge, middleware::edge))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
-        .layer(Extension(query_params))
-        .layer(Extension(doc))
-        .layer(Extension(table))
-        .layer(Extension(origin))
-        // Outside the edge layer, which reads it too.
-        .layer(Extension(extract::BodyLimit(
-            state.config.limits.max_body_bytes,
-        )))
         .layer(CatchPanicLayer::new())
         .with_state(state)
 }

@@ -105,6 +105,12 @@ pub struct StoreOptions {
     pub queue_capacity: usize,
     /// Idle read-only connections kept for the query methods.
     pub idle_readers: usize,
+    /// How long, in milliseconds, the writer waits for more when all it has is
+    /// background writes (predictions and their review items), so that a stream of
+    /// predictions is committed in a few large batches rather than many small ones.
+    /// Acknowledged writes (feedback, queue decisions, flushes) never wait for it.
+    /// 0 commits at once.
+    pub linger_ms: u64,
 }
 
 impl Default for StoreOptions {
@@ -115,6 +121,7 @@ impl Default for StoreOptions {
             max_batch: 1_024,
             queue_capacity: 65_536,
             idle_readers: 4,
+            linger_ms: 5,
         }
     }
 }
@@ -148,6 +155,8 @@ struct Inner {
     sender: Option<SyncSender<Command>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     writer_thread: ThreadId,
+    /// To wake the writer out of its linger when an acknowledged write arrives.
+    writer_handle: std::thread::Thread,
     health: Arc<Health>,
     readers: Readers,
     /// Predictions dropped because the write queue was full.
@@ -210,6 +219,7 @@ impl Store {
             health: Arc::clone(&health),
             max_batch: options.max_batch.max(1),
             recent_predictions: options.recent_predictions,
+            linger: Duration::from_millis(options.linger_ms),
             synchronous: options.synchronous,
         };
         let handle = std::thread::Builder::new()
@@ -221,6 +231,7 @@ impl Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
                 writer_thread: handle.thread().id(),
+                writer_handle: handle.thread().clone(),
                 writer: Mutex::new(Some(handle)),
                 sender: Some(sender),
                 health,
@@ -236,13 +247,18 @@ impl Store {
     }
 
     fn send(&self, command: Command) {
+        let is_background = command.is_background();
         let Some(sender) = &self.inner.sender else {
             return command.fail(StoreError::WriterGone);
         };
         // `send` blocks while the queue is full: back-pressure rather than unbounded
         // memory when the disk is slower than the callers.
         if let Err(mpsc::SendError(command)) = sender.send(command) {
-            command.fail(StoreError::WriterGone);
+            return command.fail(StoreError::WriterGone);
+        }
+        // Somebody waits for this one: the writer must not linger (`Writer::linger`).
+        if !is_background {
+            self.inner.writer_handle.unpark();
         }
     }
 
@@ -302,14 +318,21 @@ impl Store {
         }
     }
 
-    /// Adds an item to the labelling queue (idempotent per prediction id and per
-    /// feedback id: see [`NewQueueItem`]). `done` runs after COMMIT.
+    /// Adds a prediction's review item to the labelling queue (idempotent per
+    /// prediction id and per feedback id: see [`NewQueueItem`]). Like
+    /// [`record_prediction`](Self::record_prediction) it is a background write, which
+    /// may wait up to [`StoreOptions::linger_ms`] to be committed with others; `done`
+    /// runs after COMMIT. [`enqueue_wait`](Self::enqueue_wait) commits at once.
     pub fn enqueue(
         &self,
         item: NewQueueItem,
         done: impl FnOnce(Result<QueueItem, StoreError>) + Send + 'static,
     ) {
-        self.send(Command::Enqueue(item, Box::new(done)));
+        self.send(Command::Enqueue {
+            item,
+            done: Box::new(done),
+            background: true,
+        });
     }
 
     /// Applies an operator's decision to an open queue item (see [`QueueAction`] for
@@ -388,7 +411,11 @@ impl Store {
 
     /// [`enqueue`](Self::enqueue), waiting for the result.
     pub fn enqueue_wait(&self, item: NewQueueItem) -> Result<QueueItem, StoreError> {
-        self.wait(|done| Command::Enqueue(item, done))
+        self.wait(|done| Command::Enqueue {
+            item,
+            done,
+            background: false,
+        })
     }
 
     /// [`resolve_queue_item`](Self::resolve_queue_item), waiting for the result.

@@ -3,10 +3,12 @@
 //! Requests arrive over a bounded std channel. The thread blocks for the first one,
 //! then takes whatever else is already queued (up to `max_batch`) and applies the lot in
 //! one transaction with one COMMIT, i.e. one fsync of the WAL: group commit. Nothing
-//! waits to fill a batch, so a lone request is committed at once, and under load the
-//! batches grow by themselves while the previous COMMIT is syncing: the fsync cost is
-//! shared by everyone who arrived meanwhile, and throughput is not capped at one fsync
-//! per request.
+//! anybody waits for waits to fill a batch, so a lone feedback is committed at once,
+//! and under load the batches grow by themselves while the previous COMMIT is syncing:
+//! the fsync cost is shared by everyone who arrived meanwhile, and throughput is not
+//! capped at one fsync per request. Background writes (predictions and their review
+//! items, which nobody waits for) are the exception: a batch of nothing else lingers a
+//! few milliseconds for more (`Writer::linger`) and commits without an fsync.
 //!
 //! Each request runs inside its own SAVEPOINT, so one that fails (unknown id, bad
 //! transition) is undone alone and the rest of the batch still commits. The `done`
@@ -26,6 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// A completion callback, called exactly once (from the writer thread, or from the
 /// submitting thread if the writer is gone).
@@ -37,7 +40,13 @@ pub(crate) enum Command {
     Prediction(PredictionRecord),
     /// Predictions to count without keeping them (batch predictions): total, low.
     CountPredictions(u64, u64),
-    Enqueue(NewQueueItem, Done<QueueItem>),
+    /// A queue item; `background` when it is a prediction's review item, which, like
+    /// the prediction itself, nobody waits for (see [`Command::is_background`]).
+    Enqueue {
+        item: NewQueueItem,
+        done: Done<QueueItem>,
+        background: bool,
+    },
     Resolve(i64, QueueAction, Done<Resolution>),
     SetStatus(i64, FeedbackStatus, Done<FeedbackRecord>),
     /// Plans a feedback shard: node id, path for a new one; answers its id.
@@ -54,11 +63,26 @@ pub(crate) enum Command {
 }
 
 impl Command {
+    /// Whether nobody waits for this write to answer a request: a prediction, a count
+    /// of batch predictions, a prediction's review item. A batch of nothing else may
+    /// linger for more (`Writer::linger`) and commits without an fsync.
+    pub(crate) fn is_background(&self) -> bool {
+        matches!(
+            self,
+            Command::Prediction(_)
+                | Command::CountPredictions(..)
+                | Command::Enqueue {
+                    background: true,
+                    ..
+                }
+        )
+    }
+
     /// Reports `err` without running the request.
     pub(crate) fn fail(self, err: StoreError) {
         match self {
             Command::Feedback(_, done) | Command::SetStatus(_, _, done) => call(done, Err(err)),
-            Command::Enqueue(_, done) => call(done, Err(err)),
+            Command::Enqueue { done, .. } => call(done, Err(err)),
             Command::Resolve(_, _, done) => call(done, Err(err)),
             Command::Flush(done) | Command::Probe(done) => call(done, Err(err)),
             Command::PlanShard(_, _, done) => call(done, Err(err)),
@@ -112,6 +136,8 @@ pub(crate) struct Writer {
     pub(crate) health: std::sync::Arc<Health>,
     pub(crate) max_batch: usize,
     pub(crate) recent_predictions: usize,
+    /// How long a batch of background writes waits for more (see `linger`).
+    pub(crate) linger: Duration,
     /// The durability asked for; a batch of nothing but predictions commits with
     /// `NORMAL` whatever it is (see `run_batch`).
     pub(crate) synchronous: super::Synchronous,
@@ -126,12 +152,8 @@ impl Writer {
         let mut batch = Vec::with_capacity(self.max_batch);
         while let Ok(first) = rx.recv() {
             batch.push(first);
-            while batch.len() < self.max_batch {
-                match rx.try_recv() {
-                    Ok(command) => batch.push(command),
-                    Err(_) => break,
-                }
-            }
+            self.take_queued(&rx, &mut batch);
+            self.linger(&rx, &mut batch);
             self.process(&mut batch);
         }
         // Everything is committed; fold the WAL back into the main file so that the
@@ -140,6 +162,38 @@ impl Writer {
             tracing::debug!(error = %err, "final WAL checkpoint failed (harmless)");
         }
         self.health.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Adds what is already queued to the batch, up to `max_batch`.
+    fn take_queued(&self, rx: &Receiver<Command>, batch: &mut Vec<Command>) {
+        while batch.len() < self.max_batch {
+            match rx.try_recv() {
+                Ok(command) => batch.push(command),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// While the batch is only background writes (predictions and their review items:
+    /// nobody waits for them), waits up to `linger` for more before committing. Under
+    /// prediction load a batch otherwise held two or three predictions, and its COMMIT
+    /// (WAL frames, checksums, the trim) cost more than the inserts: the writer took a
+    /// quarter of the daemon's CPU. Senders of anything acknowledged unpark this
+    /// thread (`Store::send`), so a feedback never waits for the linger; background
+    /// senders do not, so a busy prediction stream costs no wake-up per request.
+    fn linger(&self, rx: &Receiver<Command>, batch: &mut Vec<Command>) {
+        if self.linger.is_zero() {
+            return;
+        }
+        let deadline = Instant::now() + self.linger;
+        while batch.len() < self.max_batch && batch.iter().all(Command::is_background) {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            std::thread::park_timeout(deadline - now);
+            self.take_queued(rx, batch);
+        }
     }
 
     #[cfg(not(test))]
@@ -196,6 +250,7 @@ impl Writer {
             return;
         }
         let now = now_unix_ms();
+        let background = batch.iter().all(Command::is_background);
         let mut finishers: Vec<Finish> = Vec::with_capacity(batch.len());
         let mut aborted: Option<StoreError> = None;
         let mut storage_error: Option<StoreError> = None;
@@ -256,12 +311,11 @@ impl Writer {
             }
         }
         let conn = &self.conn;
-        // A batch that is only predictions (nobody waits for them, nothing was
-        // acknowledged) need not wait for the disk: in WAL mode a NORMAL commit still
-        // survives the process being killed, and the next FULL commit syncs the WAL
-        // these frames are in. This saves an fsync per batch under prediction load.
-        let relaxed = recorded > 0
-            && finishers.is_empty()
+        // A batch of background writes only (predictions and their review items: nothing
+        // was acknowledged) need not wait for the disk: in WAL mode a NORMAL commit
+        // still survives the process being killed, and the next FULL commit syncs the
+        // WAL these frames are in. This saves an fsync per batch under prediction load.
+        let relaxed = background
             && self.synchronous == super::Synchronous::Full
             && conn.execute_batch("PRAGMA synchronous = NORMAL").is_ok();
         let commit_error = match aborted {
@@ -313,7 +367,7 @@ impl Writer {
             Command::Feedback(fb, done) => {
                 finish(done, savepoint(conn, |c| feedback::insert(c, &fb, now)))
             }
-            Command::Enqueue(item, done) => {
+            Command::Enqueue { item, done, .. } => {
                 finish(done, savepoint(conn, |c| queue::enqueue(c, &item, now)))
             }
             Command::Resolve(id, action, done) => finish(

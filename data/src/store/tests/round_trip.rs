@@ -116,6 +116,50 @@ fn recent_predictions_are_trimmed_newest_first() {
     assert_eq!(counters.low_confidence, 5);
 }
 
+/// Background writes (predictions, their review items) wait for more, so that a
+/// stream of predictions costs a few large commits; an acknowledged write never waits
+/// for that linger and takes what lingers along in its own commit.
+#[test]
+fn background_writes_linger_until_an_acknowledged_write_takes_them_along() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_in(
+        &dir,
+        StoreOptions {
+            // Far longer than the test may take: only an acknowledged write ends it.
+            linger_ms: 600_000,
+            ..StoreOptions::default()
+        },
+    );
+    for n in 0..50 {
+        store.record_prediction(prediction(n, n == 7));
+    }
+    let (queued_tx, queued_rx) = std::sync::mpsc::channel();
+    store.enqueue(low_confidence_item("p7"), move |result| {
+        let _ = queued_tx.send(result);
+    });
+    let started = std::time::Instant::now();
+    store
+        .submit_feedback_wait(new_feedback("not bad at all", Label::Positive))
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "the feedback waited for the linger: {:?}",
+        started.elapsed()
+    );
+    let item = queued_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the review item was committed with the feedback")
+        .unwrap();
+    assert_eq!(item.prediction_id.as_deref(), Some("p7"));
+    assert_eq!(store.recent_predictions(100).unwrap().len(), 50);
+    let stats = store.writer_stats();
+    assert_eq!(
+        (stats.commits, stats.requests),
+        (1, 52),
+        "50 predictions, a review item and the feedback in one commit"
+    );
+}
+
 #[test]
 fn counters_and_predictions_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
