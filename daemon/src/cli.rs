@@ -278,6 +278,10 @@ pub struct ServeArgs {
     /// [default: 0.01].
     #[arg(long, value_name = "SHARE", env = "SENTIMENT_AUDIT_SHARE")]
     pub audit_share: Option<f64>,
+    /// Draw the audit sample from this seed, so that a replay or benchmark gives the
+    /// same figures twice [default: at random].
+    #[arg(long, value_name = "SEED", env = "SENTIMENT_AUDIT_SEED")]
+    pub audit_seed: Option<u64>,
     /// Seconds between polls of the Hub's model repository (hub.model_repo): a newly
     /// promoted version there is pulled, checked and served. 0: off [default: 300].
     #[arg(long, value_name = "SECS", env = "SENTIMENT_HUB_POLL_INTERVAL")]

@@ -28,6 +28,8 @@ pub struct FileConfig {
     pub low_confidence_threshold: Option<f64>,
     /// Share of live predictions queued at random as audit items.
     pub audit_share: Option<f64>,
+    /// Draws the audit sample from this seed (reproducible replays); unset: at random.
+    pub audit_seed: Option<u64>,
     /// Texts with fewer n-grams the model knows are flagged as unknown.
     pub min_known_ngrams: Option<usize>,
     pub recent_predictions: Option<usize>,
@@ -196,6 +198,9 @@ pub struct ServeConfig {
     pub low_confidence_threshold: f64,
     /// Share of live predictions queued at random as audit items (0: off).
     pub audit_share: f64,
+    /// The audit sample's seed, for replays and benchmarks that must give the same
+    /// figures twice; `None` (the default): drawn from the operating system's entropy.
+    pub audit_seed: Option<u64>,
     /// A text with fewer known n-grams than this is flagged `unknown_text`, queued
     /// for review and answered with confidence 0.5.
     pub min_known_ngrams: usize,
@@ -232,6 +237,7 @@ impl ServeConfig {
             log_format: LogFormat::Human,
             low_confidence_threshold: 0.55,
             audit_share: DEFAULT_AUDIT_SHARE,
+            audit_seed: None,
             min_known_ngrams: 1,
             recent_predictions: 1_000,
             auth_required: auth_required(AuthMode::Auto, listen),
@@ -412,6 +418,7 @@ pub fn resolve(args: &ServeArgs) -> Result<ServeConfig> {
             .audit_share
             .or(file.audit_share)
             .unwrap_or(d.audit_share),
+        audit_seed: args.audit_seed.or(file.audit_seed),
         min_known_ngrams: file.min_known_ngrams.unwrap_or(d.min_known_ngrams),
         recent_predictions: file.recent_predictions.unwrap_or(d.recent_predictions),
         auth_required: auth_required(auth_mode, listen),

@@ -47,6 +47,8 @@ pub struct AppState {
     /// Per-key feedback quota and track record.
     pub feedback_guard: crate::feedback_guard::FeedbackGuard,
     pub recent: RecentPredictions,
+    /// Which live predictions become audit items.
+    pub audit: AuditSampler,
     pub alerts: crate::alerts::AlertBook,
     pub retrain: crate::retrain::runner::RetrainRunner,
     /// The Hub, when `[hub]` names a model or dataset repository.
@@ -54,6 +56,38 @@ pub struct AppState {
     pub started: Instant,
     /// Set to true to stop: listeners drain, event streams end.
     pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+/// Draws live predictions into the audit sample: each with probability `share`, at
+/// random whatever its confidence (so that labels on audit items measure live
+/// accuracy without bias). With a seed the draws repeat from one run to the next for
+/// the same sequence of predictions, which replays and benchmarks need.
+pub struct AuditSampler {
+    share: f64,
+    seeded: Option<Mutex<rand_chacha::ChaCha8Rng>>,
+}
+
+impl AuditSampler {
+    pub fn new(share: f64, seed: Option<u64>) -> AuditSampler {
+        use rand::SeedableRng;
+        AuditSampler {
+            share,
+            seeded: seed.map(|seed| Mutex::new(rand_chacha::ChaCha8Rng::seed_from_u64(seed))),
+        }
+    }
+
+    /// Whether the next prediction is drawn.
+    pub fn draw(&self) -> bool {
+        use rand::Rng;
+        if self.share <= 0.0 {
+            return false;
+        }
+        let x: f64 = match &self.seeded {
+            Some(rng) => rng.lock().unwrap_or_else(|p| p.into_inner()).random(),
+            None => rand::random(),
+        };
+        x < self.share
+    }
 }
 
 /// The last N predictions in memory, for prediction-id look-ups by /feedback (the
@@ -161,5 +195,33 @@ impl Ring {
                 self.confidence_sum -= old.confidence;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod audit_sampler_tests {
+    use super::AuditSampler;
+
+    fn draws(sampler: &AuditSampler, n: usize) -> Vec<bool> {
+        (0..n).map(|_| sampler.draw()).collect()
+    }
+
+    #[test]
+    fn a_seeded_sample_repeats_and_keeps_its_rate() {
+        let first = draws(&AuditSampler::new(0.01, Some(42)), 100_000);
+        assert_eq!(first, draws(&AuditSampler::new(0.01, Some(42)), 100_000));
+        assert_ne!(first, draws(&AuditSampler::new(0.01, Some(43)), 100_000));
+        // 1,000 expected; a binomial's standard deviation here is about 31.
+        let drawn = first.iter().filter(|d| **d).count();
+        assert!(
+            (850..=1_150).contains(&drawn),
+            "{drawn} of 100,000 drawn at 1%"
+        );
+    }
+
+    #[test]
+    fn no_share_draws_nothing_and_a_full_share_draws_everything() {
+        assert!(!draws(&AuditSampler::new(0.0, None), 1_000).contains(&true));
+        assert!(!draws(&AuditSampler::new(1.0, Some(7)), 1_000).contains(&false));
     }
 }

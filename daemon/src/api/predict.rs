@@ -140,8 +140,7 @@ const BELOW_THRESHOLD: &str = "below_threshold";
 /// Whether this prediction is drawn for the audit: at random, whatever its confidence,
 /// so that the operators' labels on audit items measure live accuracy without bias.
 fn audit_draw(state: &SharedState) -> bool {
-    let share = state.config.audit_share;
-    share > 0.0 && rand::random::<f64>() < share
+    state.audit.draw()
 }
 
 /// Queues a prediction for review: as an audit item if drawn (an audit item is never

@@ -146,6 +146,7 @@ fn open(
         metrics,
         keys: ArcSwap::from_pointee(keys),
         recent,
+        audit: crate::state::AuditSampler::new(config.audit_share, config.audit_seed),
         alerts: crate::alerts::AlertBook::open(config.data_dir.join("alerts.json")),
         retrain: Default::default(),
         hub,
