@@ -166,6 +166,9 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         drop(self.sender.take());
+        // A writer lingering over background writes would otherwise sleep out its
+        // linger before it noticed that every sender is gone.
+        self.writer_handle.unpark();
         // Wait for the writer to commit what is queued, unless this is the writer
         // itself dropping the last handle from inside a callback.
         if std::thread::current().id() != self.writer_thread {

@@ -26,7 +26,7 @@ use super::{counters, sql::now_unix_ms};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -164,14 +164,17 @@ impl Writer {
         self.health.stopped.store(true, Ordering::SeqCst);
     }
 
-    /// Adds what is already queued to the batch, up to `max_batch`.
-    fn take_queued(&self, rx: &Receiver<Command>, batch: &mut Vec<Command>) {
+    /// Adds what is already queued to the batch, up to `max_batch`. False once every
+    /// sender is gone (the store is closing).
+    fn take_queued(&self, rx: &Receiver<Command>, batch: &mut Vec<Command>) -> bool {
         while batch.len() < self.max_batch {
             match rx.try_recv() {
                 Ok(command) => batch.push(command),
-                Err(_) => break,
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
             }
         }
+        true
     }
 
     /// While the batch is only background writes (predictions and their review items:
@@ -192,7 +195,9 @@ impl Writer {
                 break;
             }
             std::thread::park_timeout(deadline - now);
-            self.take_queued(rx, batch);
+            if !self.take_queued(rx, batch) {
+                break;
+            }
         }
     }
 

@@ -160,6 +160,30 @@ fn background_writes_linger_until_an_acknowledged_write_takes_them_along() {
     );
 }
 
+/// Closing the store ends a linger at once, and what lingered is committed.
+#[test]
+fn closing_the_store_commits_what_lingers_without_waiting_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        linger_ms: 600_000,
+        ..StoreOptions::default()
+    };
+    let store = open_in(&dir, options.clone());
+    for n in 0..5 {
+        store.record_prediction(prediction(n, false));
+    }
+    let started = std::time::Instant::now();
+    drop(store);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "closing waited for the linger: {:?}",
+        started.elapsed()
+    );
+    let store = open_in(&dir, options);
+    assert_eq!(store.recent_predictions(100).unwrap().len(), 5);
+    assert_eq!(store.counters().unwrap().total_predictions, 5);
+}
+
 #[test]
 fn counters_and_predictions_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
