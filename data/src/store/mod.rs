@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::JoinHandle;
 use std::time::Duration;
 use writer::{Command, Done, Health, Writer};
 
@@ -154,8 +154,8 @@ struct Inner {
     /// `None` only while dropping (dropping the sender is what stops the writer).
     sender: Option<SyncSender<Command>>,
     writer: Mutex<Option<JoinHandle<()>>>,
-    writer_thread: ThreadId,
-    /// To wake the writer out of its linger when an acknowledged write arrives.
+    /// The writer thread: to wake it out of its linger when an acknowledged write
+    /// arrives, and to recognise it (a blocking call from its callbacks would deadlock).
     writer_handle: std::thread::Thread,
     health: Arc<Health>,
     readers: Readers,
@@ -171,7 +171,7 @@ impl Drop for Inner {
         self.writer_handle.unpark();
         // Wait for the writer to commit what is queued, unless this is the writer
         // itself dropping the last handle from inside a callback.
-        if std::thread::current().id() != self.writer_thread {
+        if std::thread::current().id() != self.writer_handle.id() {
             let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
             if let Some(handle) = handle {
                 let _ = handle.join();
@@ -233,7 +233,6 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
-                writer_thread: handle.thread().id(),
                 writer_handle: handle.thread().clone(),
                 writer: Mutex::new(Some(handle)),
                 sender: Some(sender),
@@ -451,7 +450,7 @@ impl Store {
         make: impl FnOnce(Done<T>) -> Command,
         timeout: Option<Duration>,
     ) -> Result<T, StoreError> {
-        if std::thread::current().id() == self.inner.writer_thread {
+        if std::thread::current().id() == self.inner.writer_handle.id() {
             return Err(StoreError::InvalidArgument(
                 "a blocking store call was made from a done callback, which runs on the \
                  writer thread and would wait for itself; use the callback form"
