@@ -94,24 +94,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Feedback in a made-up vocabulary: the current model can only guess, a candidate
-/// trained on it learns it (see tests/retrain.rs).
-fn send_learnable_feedback(target: &Target, from: usize, n: usize) {
-    for i in from..from + n {
-        let (text, label) = if i % 2 == 0 {
-            (format!("the flurbish thing {i} was flurbish"), "positive")
-        } else {
-            (format!("the gronkle thing {i} was gronkle"), "negative")
-        };
-        let r = post_json(
-            target,
-            "/feedback",
-            &json!({"text": text, "correct_label": label}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-    }
-}
-
 /// The shards on the Hub for `node`, as (path, data rows).
 fn shards(hub: &TestHub, node: &str) -> Vec<(String, usize)> {
     let dir = hub
@@ -254,8 +236,8 @@ fn the_weekly_cycle_feedback_shards_retrain_on_the_hub_and_replicas_follow() {
     let load = Load::start(vec![a.tcp(), b.tcp()]);
 
     // Both take feedback; each uploads it as shards of its own within an interval.
-    send_learnable_feedback(&a.tcp(), 0, 120);
-    send_learnable_feedback(&b.tcp(), 120, 120);
+    send_learnable_feedback_from(&a.tcp(), 0, 120);
+    send_learnable_feedback_from(&b.tcp(), 120, 120);
     wait_until("both nodes' shards", Duration::from_secs(30), || {
         let rows = |node| shards(&hub, node).iter().map(|s| s.1).sum::<usize>();
         rows("node-a") == 120 && rows("node-b") == 120
@@ -366,7 +348,7 @@ fn feedback_taken_while_the_hub_is_down_is_uploaded_once_it_is_back() {
         "poll_interval = 0\nshard_interval = 1\n",
     );
     hub.stop();
-    send_learnable_feedback(&node.tcp(), 0, 30);
+    send_learnable_feedback_from(&node.tcp(), 0, 30);
     // Several intervals pass with the Hub down: the uploads fail, the node serves on.
     wait_until("a failed upload", Duration::from_secs(10), || {
         node.logs().contains("feedback upload failed")
@@ -403,7 +385,7 @@ fn feedback_taken_while_the_hub_is_down_is_uploaded_once_it_is_back() {
         dir,
         "poll_interval = 0\nshard_interval = 0\n",
     );
-    send_learnable_feedback(&node.tcp(), 30, 5);
+    send_learnable_feedback_from(&node.tcp(), 30, 5);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(shards(&hub, "node-a").len(), names.len());
     node.terminate();

@@ -106,23 +106,6 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[rank] as f64 / 1000.0
 }
 
-fn send_learnable_feedback(target: &Target, tag: &str, n: usize) {
-    for i in 0..n {
-        let (word, label) = if i.is_multiple_of(2) {
-            ("flurbish", "positive")
-        } else {
-            ("gronkle", "negative")
-        };
-        let text = format!("{tag} thing {i} was {word}");
-        let r = post_json(
-            target,
-            "/feedback",
-            &json!({"text": text, "correct_label": label}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text());
-    }
-}
-
 fn retrain(socket: &Target) -> serde_json::Value {
     let r = request(socket, "POST", "/admin/retrain?wait=true", &[], b"");
     assert_eq!(r.status, 200, "{}", r.text());
@@ -145,7 +128,7 @@ fn mixed_load_while_swapping_models_and_retraining_has_no_failures_and_stable_me
     let (tcp, socket) = (daemon.tcp(), daemon.socket());
 
     // A second version to swap to.
-    send_learnable_feedback(&tcp, "before", 40);
+    send_learnable_feedback(&tcp, 40);
     let first = retrain(&socket);
     assert!(
         first["version"].as_str() == Some("v2"),

@@ -8,7 +8,13 @@ use serde_json::json;
 /// Feedback in a made-up vocabulary no base text contains: the current model can only
 /// guess, a candidate trained on it learns it, and base accuracy has no reason to move.
 pub fn send_learnable_feedback(target: &Target, n: usize) {
-    for i in 0..n {
+    send_learnable_feedback_from(target, 0, n);
+}
+
+/// [`send_learnable_feedback`] numbered from `first`: texts that differ from those of
+/// an earlier call (or another daemon's) that ended before `first`.
+pub fn send_learnable_feedback_from(target: &Target, first: usize, n: usize) {
+    for i in first..first + n {
         let (text, label) = if i % 2 == 0 {
             (
                 format!("the flurbish thing number {i} was flurbish"),
