@@ -111,6 +111,11 @@ pub struct StoreOptions {
     /// Acknowledged writes (feedback, queue decisions, flushes) never wait for it.
     /// 0 commits at once.
     pub linger_ms: u64,
+    /// The size, in bytes, the write-ahead log is cut back to once it has been folded
+    /// into the database (SQLite's `journal_size_limit`). A reader that holds its
+    /// snapshot while writes go on (a long export, say) lets the log grow past its
+    /// usual few MiB, and without a limit the file keeps that size for good.
+    pub wal_size_limit: u64,
 }
 
 impl Default for StoreOptions {
@@ -122,6 +127,7 @@ impl Default for StoreOptions {
             queue_capacity: 65_536,
             idle_readers: 4,
             linger_ms: 5,
+            wal_size_limit: 16 << 20,
         }
     }
 }
@@ -202,7 +208,7 @@ impl Store {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::io("creating the data directory", dir, e))?;
         }
-        let conn = schema::open_writer(path, options.synchronous.pragma())?;
+        let conn = schema::open_writer(path, options.synchronous.pragma(), options.wal_size_limit)?;
         // A real write now, so that a read-only file or a full disk is reported by
         // `open` (and the daemon refuses to start) rather than by the first feedback.
         {

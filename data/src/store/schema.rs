@@ -176,7 +176,11 @@ pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Opens the read-write connection the writer thread owns, switching the file to WAL
 /// and bringing the schema up to date.
-pub(crate) fn open_writer(path: &Path, synchronous: &str) -> Result<Connection, StoreError> {
+pub(crate) fn open_writer(
+    path: &Path,
+    synchronous: &str,
+    wal_size_limit: u64,
+) -> Result<Connection, StoreError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -198,6 +202,12 @@ pub(crate) fn open_writer(path: &Path, synchronous: &str) -> Result<Connection, 
     }
     conn.pragma_update(None, "synchronous", synchronous)
         .ctx_path("setting the synchronous mode", path)?;
+    conn.pragma_update(
+        None,
+        "journal_size_limit",
+        i64::try_from(wal_size_limit).unwrap_or(i64::MAX),
+    )
+    .ctx_path("setting the write-ahead log's size limit", path)?;
     conn.pragma_update(None, "foreign_keys", true)
         .ctx_path("enabling foreign keys", path)?;
     migrate(&conn, path)?;

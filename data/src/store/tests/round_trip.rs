@@ -264,6 +264,50 @@ fn the_file_is_in_wal_mode() {
 }
 
 #[test]
+fn the_write_ahead_log_is_cut_back_after_a_reader_held_it_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = 256 << 10;
+    let store = open_in(
+        &dir,
+        StoreOptions {
+            wal_size_limit: limit,
+            ..StoreOptions::default()
+        },
+    );
+    let wal = dir.path().join(format!("{DB_FILE_NAME}-wal"));
+    // A reader in the middle of a transaction (an export from another process, say)
+    // keeps every frame written after its snapshot in the log.
+    let reader = rusqlite::Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT COUNT(*) FROM feedback", [], |r| r.get(0))
+        .unwrap();
+    let long = "a long review ".repeat(150);
+    for i in 0..1_500 {
+        store
+            .submit_feedback_wait(new_feedback(&format!("{long}{i}"), Label::Positive))
+            .unwrap();
+    }
+    let grown = std::fs::metadata(&wal).unwrap().len();
+    assert!(grown > 4 * limit, "the log grew to only {grown} bytes");
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    // Once the reader is gone, the next commit's checkpoint folds the log in, and the
+    // write after it starts the log over, cut back to the limit.
+    for i in 0..3 {
+        store
+            .submit_feedback_wait(new_feedback(&format!("after {i}"), Label::Negative))
+            .unwrap();
+    }
+    let after = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        after <= limit,
+        "the log is still {after} bytes (it had grown to {grown}; the limit is {limit})"
+    );
+    assert_eq!(store.counters().unwrap().total_feedback, 1_503);
+}
+
+#[test]
 fn serde_spellings_are_lowercase() {
     assert_eq!(
         serde_json::to_string(&FeedbackStatus::Held).unwrap(),
