@@ -247,11 +247,13 @@ impl Writer {
             .ctx("starting a write transaction", conn)
         {
             tracing::error!(error = %err, "store write failed");
+            // Health first, callers after: a caller told of the failure must find
+            // `check_writable` failing too (as after a failed COMMIT below).
+            self.health.failed_batches.fetch_add(1, Ordering::Relaxed);
+            self.health.set(Some(err.clone()));
             for command in batch.drain(..) {
                 command.fail(err.clone());
             }
-            self.health.failed_batches.fetch_add(1, Ordering::Relaxed);
-            self.health.set(Some(err));
             return;
         }
         let now = now_unix_ms();
