@@ -373,6 +373,15 @@ pub(crate) fn enqueue(
                     return Ok(existing);
                 }
             }
+            // One label answers for every time a text was predicted unsure: a text
+            // already waiting is not queued again (a popular text would otherwise
+            // fill the queue with copies of itself). Audit items are a random sample
+            // of the traffic and are all kept.
+            if item.kind == QueueKind::LowConfidence {
+                if let Some(existing) = find_pending_low_confidence(conn, &item.text)? {
+                    return Ok(existing);
+                }
+            }
             insert(conn, item, None, now)
         }
         QueueKind::Correction => {
@@ -722,6 +731,20 @@ fn find_by_prediction(
     ))
     .and_then(|mut stmt| stmt.query_row([prediction_id], from_row).optional())
     .ctx("looking up a queued prediction", conn)
+}
+
+/// The pending low-confidence item for exactly this text, if any.
+fn find_pending_low_confidence(
+    conn: &Connection,
+    text: &str,
+) -> Result<Option<QueueItem>, StoreError> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM queue \
+         WHERE state = 'pending' AND kind = 'low_confidence' AND text = ?1 \
+         ORDER BY position LIMIT 1"
+    ))
+    .and_then(|mut stmt| stmt.query_row([text], from_row).optional())
+    .ctx("looking up a queued text", conn)
 }
 
 fn find_by_feedback(conn: &Connection, feedback_id: i64) -> Result<Option<QueueItem>, StoreError> {

@@ -75,7 +75,7 @@ fn a_version_2_database_is_migrated_keeping_its_rows() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
     let all = store
         .queue(QueueFilter {
             state: QueueSelect::All,
@@ -136,7 +136,8 @@ fn a_version_2_database_is_migrated_keeping_its_rows() {
         vec![
             "queue_by_state",
             "queue_one_per_feedback",
-            "queue_one_per_prediction"
+            "queue_one_per_prediction",
+            "queue_pending_low_confidence_by_text"
         ]
     );
     let tables: i64 = raw

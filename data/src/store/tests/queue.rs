@@ -558,3 +558,38 @@ fn counts_count_open_audit_items() {
         }
     );
 }
+
+#[test]
+fn a_text_waiting_as_low_confidence_is_not_queued_again_until_it_is_decided() {
+    let (_dir, store) = temp_store();
+    let same_text = |prediction_id: &str| NewQueueItem {
+        text: "meh, i guess".into(),
+        ..low_confidence_item(prediction_id)
+    };
+    let first = store.enqueue_wait(same_text("p1")).unwrap();
+    // The same text predicted unsure again: the waiting item answers for it.
+    assert_eq!(store.enqueue_wait(same_text("p2")).unwrap().id, first.id);
+    assert_eq!(store.enqueue_wait(same_text("p3")).unwrap().id, first.id);
+    // Another text, and an audit draw of the same text, are queued as usual.
+    let other = store.enqueue_wait(low_confidence_item("p4")).unwrap();
+    assert_ne!(other.id, first.id);
+    let audit = store
+        .enqueue_wait(NewQueueItem {
+            text: "meh, i guess".into(),
+            ..audit_item("p5")
+        })
+        .unwrap();
+    assert_ne!(audit.id, first.id);
+    let pending = store.queue(QueueFilter::default()).unwrap();
+    assert_eq!(pending.len(), 3, "{pending:?}");
+    assert_eq!(pending[0].prediction_id.as_deref(), Some("p1"));
+
+    // Once it is decided, the text can wait again (the next model may still be unsure).
+    store
+        .resolve_queue_item_wait(first.id, QueueAction::Label(Label::Negative))
+        .unwrap();
+    let again = store.enqueue_wait(same_text("p6")).unwrap();
+    assert_ne!(again.id, first.id);
+    assert_eq!(again.state, QueueState::Pending);
+    assert_eq!(store.queue(QueueFilter::default()).unwrap().len(), 3);
+}
