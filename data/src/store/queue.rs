@@ -378,7 +378,7 @@ pub(crate) fn enqueue(
             // fill the queue with copies of itself). Audit items are a random sample
             // of the traffic and are all kept.
             if item.kind == QueueKind::LowConfidence {
-                if let Some(existing) = find_pending_low_confidence(conn, &item.text)? {
+                if let Some(existing) = find_open_low_confidence(conn, &item.text)? {
                     return Ok(existing);
                 }
             }
@@ -733,14 +733,14 @@ fn find_by_prediction(
     .ctx("looking up a queued prediction", conn)
 }
 
-/// The pending low-confidence item for exactly this text, if any.
-fn find_pending_low_confidence(
+/// The open (pending or skipped) low-confidence item for exactly this text, if any.
+fn find_open_low_confidence(
     conn: &Connection,
     text: &str,
 ) -> Result<Option<QueueItem>, StoreError> {
     conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM queue \
-         WHERE state = 'pending' AND kind = 'low_confidence' AND text = ?1 \
+         WHERE state IN ('pending', 'skipped') AND kind = 'low_confidence' AND text = ?1 \
          ORDER BY position LIMIT 1"
     ))
     .and_then(|mut stmt| stmt.query_row([text], from_row).optional())

@@ -169,11 +169,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX feedback_by_time ON feedback (created_unix_ms);
     "#,
-    // 5: pending low-confidence items by text, so that a text already waiting for a
-    // label is not queued again each time it is predicted unsure.
+    // 5: open (pending or skipped) low-confidence items by text, so that a text
+    // already waiting for a label is not queued again each time it is predicted unsure.
     r#"
-    CREATE INDEX queue_pending_low_confidence_by_text ON queue (text)
-        WHERE state = 'pending' AND kind = 'low_confidence';
+    CREATE INDEX queue_open_low_confidence_by_text ON queue (text)
+        WHERE state IN ('pending', 'skipped') AND kind = 'low_confidence';
     "#,
 ];
 

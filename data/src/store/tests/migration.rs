@@ -137,7 +137,7 @@ fn a_version_2_database_is_migrated_keeping_its_rows() {
             "queue_by_state",
             "queue_one_per_feedback",
             "queue_one_per_prediction",
-            "queue_pending_low_confidence_by_text"
+            "queue_open_low_confidence_by_text"
         ]
     );
     let tables: i64 = raw
