@@ -716,21 +716,19 @@ fn finish(
 }
 
 pub(crate) fn get(conn: &Connection, id: i64) -> Result<Option<QueueItem>, StoreError> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM queue WHERE id = ?1"))
-        .and_then(|mut stmt| stmt.query_row([id], from_row).optional())
-        .ctx("reading a queue item", conn)
+    find_one(conn, "id = ?1", id, "reading a queue item")
 }
 
 fn find_by_prediction(
     conn: &Connection,
     prediction_id: &str,
 ) -> Result<Option<QueueItem>, StoreError> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM queue \
-         WHERE kind IN ('low_confidence', 'audit') AND prediction_id = ?1"
-    ))
-    .and_then(|mut stmt| stmt.query_row([prediction_id], from_row).optional())
-    .ctx("looking up a queued prediction", conn)
+    find_one(
+        conn,
+        "kind IN ('low_confidence', 'audit') AND prediction_id = ?1",
+        prediction_id,
+        "looking up a queued prediction",
+    )
 }
 
 /// The open (pending or skipped) low-confidence item for exactly this text, if any.
@@ -738,21 +736,34 @@ fn find_open_low_confidence(
     conn: &Connection,
     text: &str,
 ) -> Result<Option<QueueItem>, StoreError> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM queue \
-         WHERE state IN ('pending', 'skipped') AND kind = 'low_confidence' AND text = ?1 \
-         ORDER BY position LIMIT 1"
-    ))
-    .and_then(|mut stmt| stmt.query_row([text], from_row).optional())
-    .ctx("looking up a queued text", conn)
+    find_one(
+        conn,
+        "state IN ('pending', 'skipped') AND kind = 'low_confidence' AND text = ?1 \
+         ORDER BY position LIMIT 1",
+        text,
+        "looking up a queued text",
+    )
 }
 
 fn find_by_feedback(conn: &Connection, feedback_id: i64) -> Result<Option<QueueItem>, StoreError> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM queue WHERE kind = 'correction' AND feedback_id = ?1"
-    ))
-    .and_then(|mut stmt| stmt.query_row([feedback_id], from_row).optional())
-    .ctx("looking up a queued correction", conn)
+    find_one(
+        conn,
+        "kind = 'correction' AND feedback_id = ?1",
+        feedback_id,
+        "looking up a queued correction",
+    )
+}
+
+/// The item `condition` (an SQL condition on `?1`, with any ordering) selects, if any.
+fn find_one(
+    conn: &Connection,
+    condition: &str,
+    value: impl rusqlite::ToSql,
+    doing: &'static str,
+) -> Result<Option<QueueItem>, StoreError> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM queue WHERE {condition}"))
+        .and_then(|mut stmt| stmt.query_row([value], from_row).optional())
+        .ctx(doing, conn)
 }
 
 pub(crate) fn list(conn: &Connection, filter: &QueueFilter) -> Result<Vec<QueueItem>, StoreError> {
