@@ -228,11 +228,13 @@ fn enqueue(state: &SharedState, item: ReviewItem<'_>, kind: QueueKind, reason: &
             model_version: Some(item.version.to_string()),
             reason: Some(reason.to_string()),
         },
+        // The item may be one already waiting for this text (pending or skipped):
+        // the event carries its own state.
         move |result| match result {
             Ok(item) => events.publish(Event::QueueChanged {
                 id: item.id,
                 kind: item.kind.as_str().into(),
-                state: "pending".into(),
+                state: item.state.as_str().into(),
                 at_unix_ms: now_unix_ms(),
             }),
             Err(error) => tracing::warn!(%error, "could not queue a prediction for review"),
